@@ -1,0 +1,150 @@
+//! The page's only door to the server: notebooks, the model registry, endpoints, and the
+//! files cells ask for. Every function names what it was doing in its error, so the page
+//! can show the error as is.
+
+use gloo_net::http::{Request, Response};
+use oxbook_protocol::{
+    EndpointInfo, EndpointSpec, ErrorBody, ModelSummary, Notebook, NotebookId, NotebookSummary,
+};
+use serde_json::Value;
+
+const NOTEBOOKS: &str = "/api/notebooks";
+const MODELS: &str = "/api/models";
+const ENDPOINTS: &str = "/api/endpoints";
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    #[error("{what}: could not reach the server ({message})")]
+    Network { what: String, message: String },
+    /// HTTP 409 on a save: someone saved a newer revision since this one was loaded.
+    #[error("{what}: the notebook was changed elsewhere since you opened it ({message}); reload it to get the latest version — your changes are not saved")]
+    Conflict { what: String, message: String },
+    #[error("{what}: the server answered {status}: {message}")]
+    Status { what: String, status: u16, message: String },
+    #[error("{what}: unexpected answer from the server ({message})")]
+    Decode { what: String, message: String },
+}
+
+/// The page's origin, e.g. `http://127.0.0.1:8080`, for building absolute prediction URLs.
+pub fn origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+/// Resolves `url` against the server's origin (not against the current page, which lives
+/// under `/notebooks/...`): `data/iris.csv` means `<origin>/data/iris.csv`.
+pub fn resolve_against_origin(url: &str) -> String {
+    let base = format!("{}/", origin());
+    web_sys::Url::new_with_base(url, &base).map(|u| u.href()).unwrap_or_else(|_| url.to_string())
+}
+
+/// Percent-encodes one path segment (model and endpoint names come from cells).
+fn segment(name: &str) -> String {
+    String::from(js_sys::encode_uri_component(name))
+}
+
+async fn send(what: &str, request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
+    let request = request.map_err(|e| ApiError::Network { what: what.into(), message: e.to_string() })?;
+    let response = request
+        .send()
+        .await
+        .map_err(|e| ApiError::Network { what: what.into(), message: e.to_string() })?;
+    if response.ok() {
+        return Ok(response);
+    }
+    let status = response.status();
+    let body = response.text().await.unwrap_or_default();
+    let message = match serde_json::from_str::<ErrorBody>(&body) {
+        Ok(ErrorBody { error }) => error,
+        Err(_) if body.trim().is_empty() => response.status_text(),
+        Err(_) => body.chars().take(300).collect(),
+    };
+    if status == 409 {
+        Err(ApiError::Conflict { what: what.into(), message })
+    } else {
+        Err(ApiError::Status { what: what.into(), status, message })
+    }
+}
+
+async fn json<T: serde::de::DeserializeOwned>(what: &str, response: Response) -> Result<T, ApiError> {
+    response.json::<T>().await.map_err(|e| ApiError::Decode { what: what.into(), message: e.to_string() })
+}
+
+pub async fn list_notebooks() -> Result<Vec<NotebookSummary>, ApiError> {
+    let what = "listing notebooks";
+    json(what, send(what, Request::get(NOTEBOOKS).build()).await?).await
+}
+
+/// Creates an empty notebook and returns its id.
+pub async fn create_notebook(title: &str) -> Result<NotebookId, ApiError> {
+    let what = "creating a notebook";
+    let response =
+        send(what, Request::post(NOTEBOOKS).json(&serde_json::json!({ "title": title }))).await?;
+    let created: Value = json(what, response).await?;
+    created
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| ApiError::Decode { what: what.into(), message: "no \"id\" in the answer".into() })
+}
+
+pub async fn get_notebook(id: &str) -> Result<Notebook, ApiError> {
+    let what = format!("opening notebook {id}");
+    let url = format!("{NOTEBOOKS}/{}", segment(id));
+    json(&what, send(&what, Request::get(&url).build()).await?).await
+}
+
+/// Saves `notebook` (whose `revision` is the one it was loaded at) and returns the
+/// revision the server gave the saved version.
+pub async fn save_notebook(notebook: &Notebook) -> Result<u64, ApiError> {
+    let what = "saving the notebook";
+    let url = format!("{NOTEBOOKS}/{}", segment(&notebook.id));
+    let saved: Value = json(what, send(what, Request::put(&url).json(notebook)).await?).await?;
+    Ok(saved.get("revision").and_then(Value::as_u64).unwrap_or(notebook.revision + 1))
+}
+
+pub async fn delete_notebook(id: &str) -> Result<(), ApiError> {
+    let what = format!("deleting notebook {id}");
+    let url = format!("{NOTEBOOKS}/{}", segment(id));
+    send(&what, Request::delete(&url).build()).await.map(drop)
+}
+
+pub async fn list_models() -> Result<Vec<ModelSummary>, ApiError> {
+    let what = "listing models";
+    json(what, send(what, Request::get(MODELS).build()).await?).await
+}
+
+pub async fn list_endpoints() -> Result<Vec<EndpointInfo>, ApiError> {
+    let what = "listing endpoints";
+    json(what, send(what, Request::get(ENDPOINTS).build()).await?).await
+}
+
+/// Stores a model artifact (JSON, opaque here) as the next version of `name`; returns that
+/// version.
+pub async fn register_model(name: &str, artifact: &str) -> Result<u32, ApiError> {
+    let what = format!("saving model '{name}'");
+    let url = format!("{MODELS}/{}", segment(name));
+    let request = Request::post(&url).header("content-type", "application/json").body(artifact.to_string());
+    let stored: Value = json(&what, send(&what, request).await?).await?;
+    stored
+        .get("version")
+        .and_then(Value::as_u64)
+        .and_then(|v| u32::try_from(v).ok())
+        .ok_or_else(|| ApiError::Decode { what, message: "no \"version\" in the answer".into() })
+}
+
+/// Points `endpoint` at `spec` (creating it if needed); returns the path of its prediction
+/// URL when the server says it.
+pub async fn put_endpoint(endpoint: &str, spec: &EndpointSpec) -> Result<Option<String>, ApiError> {
+    let what = format!("deploying to endpoint '{endpoint}'");
+    let url = format!("{ENDPOINTS}/{}", segment(endpoint));
+    let response = send(&what, Request::put(&url).json(spec)).await?;
+    let info: Value = response.json().await.unwrap_or(Value::Null);
+    Ok(info.get("invocations_path").and_then(Value::as_str).map(str::to_string))
+}
+
+/// The bytes at `url` (relative URLs are against the origin), for a cell's `FetchFile`.
+pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
+    let what = format!("fetching {url}");
+    let response = send(&what, Request::get(&resolve_against_origin(url)).build()).await?;
+    response.binary().await.map_err(|e| ApiError::Network { what, message: e.to_string() })
+}

@@ -1,0 +1,410 @@
+//! The page's only door to the kernel worker. Messages are JSON strings of
+//! `oxbook_protocol::{KernelRequest, KernelEvent}` (JSON because the protocol's enums are
+//! internally tagged in places, which bincode cannot decode).
+//!
+//! The worker is a raw `web_sys::Worker` so that the page sees its `error` event and can
+//! `terminate()` it: when the kernel dies (a panic aborts its wasm instance, or the script
+//! throws), the running cell's execution fails with [`KernelError::Crashed`] and a fresh
+//! worker is spawned in its place. A worker that dies before it ever said `Ready` counts as
+//! a failed start; after [`MAX_START_ATTEMPTS`] of those the bridge gives up
+//! ([`KernelState::Failed`]) rather than respawning forever.
+
+use std::cell::{Cell, RefCell};
+use std::rc::{Rc, Weak};
+
+use futures_channel::oneshot;
+use oxbook_protocol::{CellId, CellRun, KernelEvent, KernelRequest};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
+
+use crate::worker_wire::WorkerMessage;
+
+/// Consecutive deaths before `Ready` after which the bridge stops respawning.
+pub const MAX_START_ATTEMPTS: u32 = 3;
+
+/// The kernel as the page shows it (`#kernel-status[data-state]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KernelState {
+    /// The first worker is loading.
+    Starting,
+    Ready,
+    /// Running a cell.
+    Busy,
+    /// A replacement worker (after a crash or a restart) is loading.
+    Restarting,
+    /// The worker could not be started; see the bridge's last failure.
+    Failed,
+}
+
+impl KernelState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KernelState::Starting => "starting",
+            KernelState::Ready => "ready",
+            KernelState::Busy => "busy",
+            KernelState::Restarting => "restarting",
+            KernelState::Failed => "failed",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            KernelState::Starting => "Kernel starting…",
+            KernelState::Ready => "Kernel ready",
+            KernelState::Busy => "Kernel busy",
+            KernelState::Restarting => "Kernel restarting…",
+            KernelState::Failed => "Kernel failed to start",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KernelError {
+    /// The worker died while (or before) running the cell; a new one is starting.
+    #[error("the kernel crashed ({reason})")]
+    Crashed { reason: String },
+    /// The user restarted the kernel, or the page closed it, before the cell finished.
+    #[error("the kernel was restarted before the cell finished")]
+    Restarted,
+    #[error("the kernel is already running cell {running}")]
+    Busy { running: CellId },
+    #[error("the kernel could not be started ({reason})")]
+    Unavailable { reason: String },
+}
+
+/// What to do once a worker has died.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CrashDecision {
+    /// Start a new worker; `failed_starts` deaths-before-ready in a row so far.
+    Respawn { failed_starts: u32 },
+    /// Too many workers in a row died before becoming ready (a missing or broken script).
+    GiveUp { failed_starts: u32 },
+}
+
+/// The restart policy, apart from any worker so it can be tested on its own: a kernel
+/// that had been ready is always replaced; one that keeps dying while loading is not.
+pub fn after_crash(was_ready: bool, failed_starts_before: u32) -> CrashDecision {
+    let failed_starts = if was_ready { 0 } else { failed_starts_before + 1 };
+    if failed_starts >= MAX_START_ATTEMPTS {
+        CrashDecision::GiveUp { failed_starts }
+    } else {
+        CrashDecision::Respawn { failed_starts }
+    }
+}
+
+/// A handle on the kernel worker; clones share it.
+#[derive(Clone)]
+pub struct KernelBridge {
+    inner: Rc<Inner>,
+}
+
+struct Pending {
+    cell_id: CellId,
+    reply: oneshot::Sender<Result<CellRun, KernelError>>,
+}
+
+struct Live {
+    worker: Worker,
+    _on_message: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(Event)>,
+}
+
+struct Inner {
+    worker_url: String,
+    on_state: Box<dyn Fn(KernelState)>,
+    live: RefCell<Option<Live>>,
+    /// The last terminated worker's callbacks. Kept one generation longer because the
+    /// crash that retires a worker is handled from inside that worker's own callback.
+    retired: RefCell<Option<Live>>,
+    /// Counts spawned workers; events from an older generation are ignored.
+    generation: Cell<u32>,
+    ready: Cell<bool>,
+    /// Requests made before the worker said `Ready` (a worker drops messages that arrive
+    /// before its wasm has loaded and installed `onmessage`).
+    outbox: RefCell<Vec<String>>,
+    pending: RefCell<Option<Pending>>,
+    failed_starts: Cell<u32>,
+    last_failure: RefCell<String>,
+    state: Cell<KernelState>,
+    closed: Cell<bool>,
+}
+
+impl KernelBridge {
+    /// Starts a worker from `worker_url` (a classic worker script such as trunk's loader
+    /// shim); `on_state` hears every change of [`KernelState`].
+    pub fn spawn(worker_url: impl Into<String>, on_state: impl Fn(KernelState) + 'static) -> Self {
+        let inner = Rc::new(Inner {
+            worker_url: worker_url.into(),
+            on_state: Box::new(on_state),
+            live: RefCell::new(None),
+            retired: RefCell::new(None),
+            generation: Cell::new(0),
+            ready: Cell::new(false),
+            outbox: RefCell::new(Vec::new()),
+            pending: RefCell::new(None),
+            failed_starts: Cell::new(0),
+            last_failure: RefCell::new(String::new()),
+            state: Cell::new(KernelState::Starting),
+            closed: Cell::new(false),
+        });
+        inner.set_state(KernelState::Starting);
+        inner.start_worker();
+        KernelBridge { inner }
+    }
+
+    pub fn state(&self) -> KernelState {
+        self.inner.state.get()
+    }
+
+    /// How many workers this bridge has started (1 + restarts).
+    pub fn workers_started(&self) -> u32 {
+        self.inner.generation.get()
+    }
+
+    /// Runs `code` as cell `cell_id`; one cell at a time. Waits for the worker to be ready.
+    pub async fn execute(&self, cell_id: &str, code: &str) -> Result<CellRun, KernelError> {
+        let inner = &self.inner;
+        if inner.state.get() == KernelState::Failed {
+            return Err(KernelError::Unavailable { reason: inner.last_failure.borrow().clone() });
+        }
+        let reply = {
+            let mut pending = inner.pending.borrow_mut();
+            if let Some(running) = pending.as_ref() {
+                return Err(KernelError::Busy { running: running.cell_id.clone() });
+            }
+            let (reply, answer) = oneshot::channel();
+            *pending = Some(Pending { cell_id: cell_id.to_string(), reply });
+            answer
+        };
+        if inner.ready.get() {
+            inner.set_state(KernelState::Busy);
+        }
+        inner.post(&KernelRequest::Execute { cell_id: cell_id.to_string(), code: code.to_string() });
+        // A dropped sender means the bridge was shut down with the cell in flight.
+        reply.await.unwrap_or(Err(KernelError::Restarted))
+    }
+
+    /// Hands the kernel the bytes a cell asked for with `Effect::FetchFile`.
+    pub fn provide_file(&self, url: &str, bytes: Vec<u8>) {
+        self.inner.post(&KernelRequest::ProvideFile { url: url.to_string(), bytes });
+    }
+
+    /// Asks the kernel to forget its variables (the worker stays).
+    pub fn reset(&self) {
+        self.inner.post(&KernelRequest::Reset);
+    }
+
+    /// Throws the worker away and starts a new one (also the way out of a hung cell). The
+    /// running cell, if any, ends with [`KernelError::Restarted`].
+    pub fn restart(&self) {
+        let inner = &self.inner;
+        if inner.closed.get() {
+            return;
+        }
+        inner.retire_worker();
+        inner.outbox.borrow_mut().clear();
+        inner.failed_starts.set(0);
+        let pending = inner.pending.borrow_mut().take();
+        inner.set_state(KernelState::Restarting);
+        inner.start_worker();
+        if let Some(pending) = pending {
+            let _ = pending.reply.send(Err(KernelError::Restarted));
+        }
+    }
+
+    /// Terminates the worker for good (the editor closed).
+    pub fn shutdown(&self) {
+        let inner = &self.inner;
+        inner.closed.set(true);
+        inner.retire_worker();
+        inner.outbox.borrow_mut().clear();
+        if let Some(pending) = inner.pending.borrow_mut().take() {
+            let _ = pending.reply.send(Err(KernelError::Restarted));
+        }
+    }
+}
+
+impl Inner {
+    fn set_state(&self, state: KernelState) {
+        self.state.set(state);
+        (self.on_state)(state);
+    }
+
+    fn start_worker(self: &Rc<Self>) {
+        let generation = self.generation.get() + 1;
+        self.generation.set(generation);
+        self.ready.set(false);
+        let worker = match Worker::new(&self.worker_url) {
+            Ok(worker) => worker,
+            Err(e) => {
+                let reason = format!("cannot start a worker from {}: {}", self.worker_url, js_text(&e));
+                self.give_up(reason);
+                return;
+            }
+        };
+        let weak: Weak<Inner> = Rc::downgrade(self);
+        let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
+            let weak = weak.clone();
+            move |event: MessageEvent| {
+                if let Some(inner) = weak.upgrade() {
+                    inner.on_message(generation, event);
+                }
+            }
+        });
+        let on_error = Closure::<dyn FnMut(Event)>::new(move |event: Event| {
+            if let Some(inner) = weak.upgrade() {
+                inner.on_error(generation, event);
+            }
+        });
+        worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        *self.live.borrow_mut() = Some(Live { worker, _on_message: on_message, _on_error: on_error });
+    }
+
+    fn is_current(&self, generation: u32) -> bool {
+        !self.closed.get() && generation == self.generation.get() && self.live.borrow().is_some()
+    }
+
+    fn on_message(self: &Rc<Self>, generation: u32, event: MessageEvent) {
+        if !self.is_current(generation) {
+            return;
+        }
+        let Some(text) = event.data().as_string() else {
+            web_sys::console::warn_1(&"kernel worker sent a non-text message; ignored".into());
+            return;
+        };
+        match WorkerMessage::parse(&text) {
+            Ok(WorkerMessage::Event(KernelEvent::Ready)) => {
+                self.ready.set(true);
+                self.failed_starts.set(0);
+                let queued: Vec<String> = self.outbox.borrow_mut().drain(..).collect();
+                let busy = self.pending.borrow().is_some();
+                self.set_state(if busy { KernelState::Busy } else { KernelState::Ready });
+                for text in queued {
+                    self.post_text(text);
+                }
+            }
+            Ok(WorkerMessage::Event(KernelEvent::Started { .. })) => self.set_state(KernelState::Busy),
+            Ok(WorkerMessage::Event(KernelEvent::Finished(run))) => {
+                let finished = {
+                    let mut pending = self.pending.borrow_mut();
+                    match pending.as_ref() {
+                        Some(p) if p.cell_id == run.cell_id => pending.take(),
+                        _ => None,
+                    }
+                };
+                if self.pending.borrow().is_none() {
+                    self.set_state(KernelState::Ready);
+                }
+                if let Some(finished) = finished {
+                    let _ = finished.reply.send(Ok(run));
+                }
+            }
+            Ok(WorkerMessage::Panicked(message)) => self.crash(format!("panic: {message}")),
+            Err(unknown) => web_sys::console::warn_1(&unknown.to_string().into()),
+        }
+    }
+
+    fn on_error(self: &Rc<Self>, generation: u32, event: Event) {
+        if !self.is_current(generation) {
+            return;
+        }
+        // Handled here; no need for the browser to also report it as uncaught.
+        event.prevent_default();
+        let reason = event
+            .dyn_ref::<ErrorEvent>()
+            .map(|e| e.message())
+            .filter(|m| !m.is_empty())
+            .unwrap_or_else(|| "the worker script failed to load or stopped".to_string());
+        self.crash(reason);
+    }
+
+    /// The worker died: fail the running cell, forget what was queued for the dead
+    /// session, and start over (or give up if it never got going).
+    fn crash(self: &Rc<Self>, reason: String) {
+        if self.closed.get() {
+            return;
+        }
+        let decision = after_crash(self.ready.get(), self.failed_starts.get());
+        self.retire_worker();
+        self.outbox.borrow_mut().clear();
+        let pending = self.pending.borrow_mut().take();
+        match decision {
+            CrashDecision::Respawn { failed_starts } => {
+                self.failed_starts.set(failed_starts);
+                *self.last_failure.borrow_mut() = reason.clone();
+                self.set_state(KernelState::Restarting);
+                self.start_worker();
+                if let Some(pending) = pending {
+                    let _ = pending.reply.send(Err(KernelError::Crashed { reason }));
+                }
+            }
+            CrashDecision::GiveUp { failed_starts } => {
+                self.failed_starts.set(failed_starts);
+                let reason = format!("it stopped {failed_starts} times while loading; last: {reason}");
+                self.give_up(reason.clone());
+                if let Some(pending) = pending {
+                    let _ = pending.reply.send(Err(KernelError::Unavailable { reason }));
+                }
+            }
+        }
+    }
+
+    fn give_up(&self, reason: String) {
+        web_sys::console::error_1(&format!("kernel unavailable: {reason}").into());
+        *self.last_failure.borrow_mut() = reason.clone();
+        self.set_state(KernelState::Failed);
+        if let Some(pending) = self.pending.borrow_mut().take() {
+            let _ = pending.reply.send(Err(KernelError::Unavailable { reason }));
+        }
+    }
+
+    fn retire_worker(&self) {
+        self.ready.set(false);
+        if let Some(live) = self.live.borrow_mut().take() {
+            live.worker.set_onmessage(None);
+            live.worker.set_onerror(None);
+            live.worker.terminate();
+            *self.retired.borrow_mut() = Some(live);
+        }
+    }
+
+    fn post(self: &Rc<Self>, request: &KernelRequest) {
+        match serde_json::to_string(request) {
+            Ok(text) if self.ready.get() => self.post_text(text),
+            Ok(text) => {
+                if !self.closed.get() && self.state.get() != KernelState::Failed {
+                    self.outbox.borrow_mut().push(text);
+                }
+            }
+            Err(e) => web_sys::console::error_1(&format!("cannot encode a kernel request: {e}").into()),
+        }
+    }
+
+    fn post_text(self: &Rc<Self>, text: String) {
+        let sent = match self.live.borrow().as_ref() {
+            Some(live) => live.worker.post_message(&JsValue::from_str(&text)),
+            None => return,
+        };
+        if let Err(e) = sent {
+            self.crash(format!("cannot send to the worker: {}", js_text(&e)));
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(live) = self.live.get_mut().take() {
+            live.worker.terminate();
+        }
+    }
+}
+
+fn js_text(value: &JsValue) -> String {
+    value
+        .dyn_ref::<js_sys::Error>()
+        .map(|e| String::from(e.message()))
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}

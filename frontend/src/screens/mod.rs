@@ -1,0 +1,5 @@
+//! One module per screen of the page.
+
+pub mod editor;
+pub mod models;
+pub mod notebook_list;

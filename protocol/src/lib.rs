@@ -1,0 +1,23 @@
+//! Wire types of Oxbook: what crosses the boundaries between the page, the kernel worker,
+//! the server and the command line. Plain data with public fields and serde, nothing else:
+//! this crate does no computation, so the page's bundle can depend on it without pulling
+//! in the kernel.
+
+pub mod kernel;
+pub mod model;
+pub mod notebook;
+
+pub use kernel::{CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest};
+pub use model::{
+    EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse, ModelId, ModelSummary,
+};
+pub use notebook::{
+    Cell, CellError, CellId, CellKind, MimeBundle, Notebook, NotebookId, NotebookSummary, Output,
+    TableColumn, TableData, NOTEBOOK_SCHEMA_VERSION,
+};
+
+/// A JSON error body as every Oxbook HTTP route returns it: `{"error": "..."}`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    pub error: String,
+}

@@ -1,0 +1,240 @@
+//! The one error type of the HTTP API, its mapping to statuses and `{"error": "..."}`
+//! bodies, and the extractors that route malformed input through it.
+
+use axum::body::Body;
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::{FromRequest, FromRequestParts, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use oxbook_protocol::ErrorBody;
+use serde::Serialize;
+
+use crate::store::StoreError;
+
+/// Longest stretch of client-supplied text echoed back in an error message.
+const ECHO_LIMIT: usize = 80;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    /// The body is not JSON, or not JSON of the expected shape, or has the wrong content type.
+    #[error("{}", .0.body_text())]
+    Json(#[from] JsonRejection),
+    /// A path parameter does not parse (e.g. a version that is not a number).
+    #[error("{}", .0.body_text())]
+    Path(#[from] PathRejection),
+    /// The body could not be read (too large, or the connection broke).
+    #[error("{}", .0.body_text())]
+    Body(#[from] BytesRejection),
+
+    #[error("no notebook with id `{}`", echo(.0))]
+    NotebookNotFound(String),
+    #[error(
+        "revision conflict: notebook `{id}` is at revision {stored} but this save is based on \
+         revision {given}; reload the notebook and apply the changes again"
+    )]
+    RevisionConflict { id: String, stored: u64, given: u64 },
+    /// A notebook document that parses but breaks a rule (schema version, ids).
+    #[error("invalid notebook: {0}")]
+    InvalidNotebook(String),
+
+    #[error(
+        "invalid {kind} name `{}`: a name is 1 to 64 characters, each a lowercase letter a-z, \
+         a digit 0-9, `-` or `_`",
+        echo(name)
+    )]
+    InvalidName { kind: &'static str, name: String },
+    #[error("no model named `{0}`")]
+    ModelNotFound(String),
+    #[error("model `{name}` has no version {version}")]
+    ModelVersionNotFound { name: String, version: u32 },
+    /// An endpoint spec names a model (version) that the registry does not hold.
+    #[error("cannot point the endpoint at {0}")]
+    UnknownEndpointModel(String),
+    #[error("no endpoint named `{0}`")]
+    EndpointNotFound(String),
+    /// An uploaded artifact the kernel refuses; the message is the kernel's.
+    #[error("invalid model artifact: {0}")]
+    InvalidArtifact(String),
+    /// A stored artifact that this server's kernel can no longer read.
+    #[error("the stored artifact of model `{name}` version {version} cannot be loaded: {message}")]
+    UnloadableArtifact { name: String, version: u32, message: String },
+    /// Rows the model cannot predict on; the message is the kernel's and names row and column.
+    #[error("{0}")]
+    Prediction(String),
+    #[error("dataframe_records is empty: send at least one row to predict on")]
+    EmptyRecords,
+
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("a background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+}
+
+impl AppError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AppError::Json(rejection) => rejection.status(),
+            // A parameter that does not parse (a version `abc`) is a 400 in axum; kept.
+            AppError::Path(rejection) => rejection.status(),
+            AppError::Body(rejection) => rejection.status(),
+            AppError::NotebookNotFound(_)
+            | AppError::ModelNotFound(_)
+            | AppError::ModelVersionNotFound { .. }
+            | AppError::EndpointNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::RevisionConflict { .. } => StatusCode::CONFLICT,
+            AppError::InvalidNotebook(_)
+            | AppError::InvalidName { .. }
+            | AppError::UnknownEndpointModel(_)
+            | AppError::InvalidArtifact(_)
+            | AppError::Prediction(_)
+            | AppError::EmptyRecords => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::UnloadableArtifact { .. } | AppError::Store(_) | AppError::Task(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let message = match &self {
+            // Database and task failures are about the server, not the request: the details
+            // go to the log, the client learns only that it was not their fault.
+            AppError::Store(_) | AppError::Task(_) => {
+                tracing::error!(error = %self, "request failed inside the server");
+                "internal server error; the details are in the server's log".to_string()
+            }
+            _ => {
+                if status.is_server_error() {
+                    tracing::error!(error = %self, "request failed inside the server");
+                }
+                self.to_string()
+            }
+        };
+        error_response(status, message)
+    }
+}
+
+/// A response with `status` and the JSON body `{"error": message}`.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(ErrorBody { error: message.into() })).into_response()
+}
+
+/// Client text cut to a length that is safe to echo in a message.
+fn echo(text: &str) -> String {
+    if text.chars().count() <= ECHO_LIMIT {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(ECHO_LIMIT).collect();
+        format!("{cut}…")
+    }
+}
+
+/// `axum::Json`, but rejections become [`AppError`]s, so malformed and mistyped bodies are
+/// answered with 400/415/422 and a JSON error body.
+#[derive(Debug, Clone, Copy, Default, FromRequest)]
+#[from_request(via(axum::Json), rejection(AppError))]
+pub struct ApiJson<T>(pub T);
+
+impl<T: Serialize> IntoResponse for ApiJson<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Path`, with rejections as [`AppError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(AppError))]
+pub struct ApiPath<T>(pub T);
+
+/// Names of models and endpoints: 1 to 64 characters of `[a-z0-9-_]`, so they are safe in
+/// URLs, file names and headers without escaping.
+pub fn validate_name(kind: &'static str, name: &str) -> Result<(), AppError> {
+    if is_valid_name(name) {
+        Ok(())
+    } else {
+        Err(AppError::InvalidName { kind, name: name.to_string() })
+    }
+}
+
+/// Whether `name` follows the rule of [`validate_name`].
+pub fn is_valid_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// Response mapper for API routes: any error response that is not already JSON (axum's
+/// own 405s and plain-text rejections, tower-http's 413) gets a JSON error body, so every
+/// API error has the same shape. A 413 names the route's limit, which `limit` carries.
+pub async fn json_errors(State(limit): State<Option<usize>>, response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        let message = match limit {
+            Some(limit) => format!(
+                "request body is too large: this route accepts at most {} ({limit} bytes)",
+                human_bytes(limit)
+            ),
+            None => "request body is too large".to_string(),
+        };
+        let mut replaced = error_response(status, message);
+        copy_allow_header(&response, &mut replaced);
+        return replaced;
+    }
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let text = match axum::body::to_bytes(response.into_body(), 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
+        Err(_) => String::new(),
+    };
+    let message = match status {
+        StatusCode::METHOD_NOT_ALLOWED => match &allow {
+            Some(allow) => format!(
+                "method not allowed on this path; allowed: {}",
+                allow.to_str().unwrap_or_default()
+            ),
+            None => "method not allowed on this path".to_string(),
+        },
+        _ if !text.is_empty() => text,
+        _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
+    };
+    let mut replaced = error_response(status, message);
+    if let Some(allow) = allow {
+        replaced.headers_mut().insert(header::ALLOW, allow);
+    }
+    replaced
+}
+
+fn copy_allow_header(from: &Response, to: &mut Response<Body>) {
+    if let Some(allow) = from.headers().get(header::ALLOW) {
+        to.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+}
+
+fn human_bytes(bytes: usize) -> String {
+    const MIB: usize = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// The value of a `Content-Disposition` header offering `file_name` as a download.
+/// `file_name` must be header-safe (validated names are).
+pub fn attachment(file_name: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("attachment; filename=\"{file_name}\""))
+        .unwrap_or_else(|_| HeaderValue::from_static("attachment"))
+}

@@ -1,0 +1,459 @@
+//! Persistence: notebooks, the model registry and endpoints.
+//!
+//! Everything the HTTP layer needs from the database goes through [`Store`], whose methods
+//! speak the protocol's types, so a PostgreSQL backend can be added later behind the same
+//! methods without touching the routes. Queries are built at run time (no `query!` macros),
+//! so building never needs a live database.
+
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use oxbook_protocol::{EndpointInfo, ModelId, ModelSummary, Notebook, NotebookSummary};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::Row;
+use time::format_description::BorrowedFormatItem;
+use time::macros::format_description;
+use time::OffsetDateTime;
+
+/// Where the database lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseLocation {
+    /// `oxbook.sqlite` inside this directory (created, with the directory, when missing).
+    DataDir(PathBuf),
+    /// This SQLite file (created when missing; its directory must exist).
+    File(PathBuf),
+    /// A database URL; only `sqlite:` URLs are supported for now.
+    Url(String),
+}
+
+/// The file name of the SQLite database inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "oxbook.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir { path: PathBuf, source: std::io::Error },
+    #[error(
+        "unsupported database URL scheme `{0}`: this build stores data in SQLite (sqlite:...)"
+    )]
+    UnsupportedUrl(String),
+    /// A row holds something this server could not have written (hand-edited database,
+    /// or a newer server's data).
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// What became of a notebook save.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SaveOutcome {
+    Saved(Notebook),
+    NotFound,
+    /// The stored revision differs from the one the save was based on.
+    Conflict { stored: u64 },
+}
+
+/// A handle to the database; cheap to clone (the pool is shared).
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+/// Timestamps are RFC 3339 in UTC with a fixed six-digit fraction, so that comparing them as
+/// strings (as `ORDER BY updated_at` does) orders them in time.
+const TIMESTAMP: &[BorrowedFormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
+
+pub fn now_timestamp() -> String {
+    OffsetDateTime::now_utc()
+        .format(TIMESTAMP)
+        .expect("the current UTC time always fits the timestamp format")
+}
+
+impl Store {
+    /// Opens (creating when missing) the database and brings its schema up to date.
+    pub async fn open(location: &DatabaseLocation) -> Result<Store, StoreError> {
+        let options = match location {
+            DatabaseLocation::DataDir(dir) => {
+                std::fs::create_dir_all(dir)
+                    .map_err(|source| StoreError::DataDir { path: dir.clone(), source })?;
+                SqliteConnectOptions::new().filename(dir.join(SQLITE_FILE_NAME))
+            }
+            DatabaseLocation::File(path) => SqliteConnectOptions::new().filename(path),
+            DatabaseLocation::Url(url) => {
+                let scheme = url.split(':').next().unwrap_or_default();
+                if scheme != "sqlite" {
+                    return Err(StoreError::UnsupportedUrl(scheme.to_string()));
+                }
+                SqliteConnectOptions::from_str(url)?
+            }
+        };
+        let options = options
+            .create_if_missing(true)
+            // WAL lets the readers (listings, invocations) go on while a save writes.
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        sqlx::migrate!("./migrations").run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// Waits for the connections to finish their work and closes them.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ----- notebooks -------------------------------------------------------------------
+
+    /// Inserts a new notebook as given (its revision included). Fails on a duplicate id.
+    pub async fn insert_notebook(&self, notebook: &Notebook) -> Result<(), StoreError> {
+        let now = now_timestamp();
+        sqlx::query(
+            "INSERT INTO notebooks (id, title, revision, document, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&notebook.id)
+        .bind(&notebook.title)
+        .bind(revision_to_db(notebook.revision)?)
+        .bind(document_json(notebook)?)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Inserts the notebook unless one with its id exists; tells whether it inserted.
+    pub async fn insert_notebook_if_absent(&self, notebook: &Notebook) -> Result<bool, StoreError> {
+        let now = now_timestamp();
+        let result = sqlx::query(
+            "INSERT INTO notebooks (id, title, revision, document, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&notebook.id)
+        .bind(&notebook.title)
+        .bind(revision_to_db(notebook.revision)?)
+        .bind(document_json(notebook)?)
+        .bind(&now)
+        .bind(&now)
+        .execute(&self.pool)
+        .await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    /// Every notebook, the most recently saved first.
+    pub async fn list_notebooks(&self) -> Result<Vec<NotebookSummary>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, title, revision, updated_at FROM notebooks \
+             ORDER BY updated_at DESC, id ASC",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(NotebookSummary {
+                    id: row.try_get("id")?,
+                    title: row.try_get("title")?,
+                    revision: revision_from_db(row.try_get("revision")?)?,
+                    updated_at: row.try_get("updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn get_notebook(&self, id: &str) -> Result<Option<Notebook>, StoreError> {
+        let row = sqlx::query("SELECT revision, document FROM notebooks WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let document: String = row.try_get("document")?;
+        let mut notebook: Notebook = serde_json::from_str(&document)
+            .map_err(|e| StoreError::Corrupt(format!("notebook `{id}`: {e}")))?;
+        // The column is what saves compare against, so it is the truth.
+        notebook.revision = revision_from_db(row.try_get("revision")?)?;
+        Ok(Some(notebook))
+    }
+
+    /// Saves `notebook` if the stored revision equals `notebook.revision`, storing it with
+    /// the next revision. The check and the write are one statement, so two racing saves
+    /// of the same revision cannot both succeed.
+    pub async fn save_notebook(&self, notebook: &Notebook) -> Result<SaveOutcome, StoreError> {
+        let Ok(expected) = i64::try_from(notebook.revision) else {
+            // No stored revision is that large, so this can only be a conflict (or a miss).
+            return self.conflict_or_missing(&notebook.id).await;
+        };
+        let mut saved = notebook.clone();
+        saved.revision = notebook.revision + 1;
+        let result = sqlx::query(
+            "UPDATE notebooks SET title = ?, revision = ?, document = ?, updated_at = ? \
+             WHERE id = ? AND revision = ?",
+        )
+        .bind(&saved.title)
+        .bind(revision_to_db(saved.revision)?)
+        .bind(document_json(&saved)?)
+        .bind(now_timestamp())
+        .bind(&saved.id)
+        .bind(expected)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            Ok(SaveOutcome::Saved(saved))
+        } else {
+            self.conflict_or_missing(&notebook.id).await
+        }
+    }
+
+    async fn conflict_or_missing(&self, id: &str) -> Result<SaveOutcome, StoreError> {
+        let stored: Option<i64> = sqlx::query_scalar("SELECT revision FROM notebooks WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match stored {
+            None => SaveOutcome::NotFound,
+            Some(revision) => SaveOutcome::Conflict { stored: revision_from_db(revision)? },
+        })
+    }
+
+    /// Deletes the notebook; tells whether there was one.
+    pub async fn delete_notebook(&self, id: &str) -> Result<bool, StoreError> {
+        let result =
+            sqlx::query("DELETE FROM notebooks WHERE id = ?").bind(id).execute(&self.pool).await?;
+        Ok(result.rows_affected() == 1)
+    }
+
+    // ----- models ----------------------------------------------------------------------
+
+    /// Stores a new version of model `name` (one past the highest so far, 1 for a new
+    /// name). Computing the version inside the INSERT keeps concurrent uploads from
+    /// taking the same number.
+    pub async fn insert_model(
+        &self,
+        name: &str,
+        artifact: &[u8],
+        sha256: &str,
+        algorithm: &str,
+        features: &[String],
+    ) -> Result<ModelSummary, StoreError> {
+        let created_at = now_timestamp();
+        let features_json =
+            serde_json::to_string(features).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let version: i64 = sqlx::query_scalar(
+            "INSERT INTO models (name, version, sha256, algorithm, features, artifact, created_at) \
+             SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ?, ?, ? FROM models WHERE name = ? \
+             RETURNING version",
+        )
+        .bind(name)
+        .bind(sha256)
+        .bind(algorithm)
+        .bind(&features_json)
+        .bind(artifact)
+        .bind(&created_at)
+        .bind(name)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(ModelSummary {
+            id: ModelId {
+                name: name.to_string(),
+                version: version_from_db(version)?,
+                sha256: sha256.to_string(),
+            },
+            algorithm: algorithm.to_string(),
+            features: features.to_vec(),
+            created_at,
+        })
+    }
+
+    /// Every version of every model (`name: None`) or of one model, by name then version.
+    pub async fn list_models(&self, name: Option<&str>) -> Result<Vec<ModelSummary>, StoreError> {
+        let rows = match name {
+            None => {
+                sqlx::query(
+                    "SELECT name, version, sha256, algorithm, features, created_at FROM models \
+                     ORDER BY name, version",
+                )
+                .fetch_all(&self.pool)
+                .await?
+            }
+            Some(name) => {
+                sqlx::query(
+                    "SELECT name, version, sha256, algorithm, features, created_at FROM models \
+                     WHERE name = ? ORDER BY version",
+                )
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
+        rows.iter().map(model_summary).collect()
+    }
+
+    /// One version of a model, or its newest when `version` is `None`.
+    pub async fn get_model(
+        &self,
+        name: &str,
+        version: Option<u32>,
+    ) -> Result<Option<ModelSummary>, StoreError> {
+        let row = match version {
+            Some(version) => {
+                sqlx::query(
+                    "SELECT name, version, sha256, algorithm, features, created_at FROM models \
+                     WHERE name = ? AND version = ?",
+                )
+                .bind(name)
+                .bind(i64::from(version))
+                .fetch_optional(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query(
+                    "SELECT name, version, sha256, algorithm, features, created_at FROM models \
+                     WHERE name = ? ORDER BY version DESC LIMIT 1",
+                )
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?
+            }
+        };
+        row.as_ref().map(model_summary).transpose()
+    }
+
+    /// The artifact's bytes exactly as uploaded.
+    pub async fn model_artifact(
+        &self,
+        name: &str,
+        version: u32,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT artifact FROM models WHERE name = ? AND version = ?")
+            .bind(name)
+            .bind(i64::from(version))
+            .fetch_optional(&self.pool)
+            .await?)
+    }
+
+    // ----- endpoints -------------------------------------------------------------------
+
+    /// Points endpoint `name` at `model` (which must exist), creating the endpoint when
+    /// needed. Returns the endpoint and whether it was created.
+    pub async fn upsert_endpoint(
+        &self,
+        name: &str,
+        model: &ModelId,
+    ) -> Result<(EndpointInfo, bool), StoreError> {
+        let now = now_timestamp();
+        let row = sqlx::query(
+            "INSERT INTO endpoints (name, model_name, model_version, created_at, updated_at) \
+             VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET model_name = excluded.model_name, \
+             model_version = excluded.model_version, updated_at = excluded.updated_at \
+             RETURNING created_at, updated_at",
+        )
+        .bind(name)
+        .bind(&model.name)
+        .bind(i64::from(model.version))
+        .bind(&now)
+        .bind(&now)
+        .fetch_one(&self.pool)
+        .await?;
+        let created_at: String = row.try_get("created_at")?;
+        let updated_at: String = row.try_get("updated_at")?;
+        // An update keeps the old creation time; only a fresh row carries ours.
+        let created = created_at == now;
+        let info = EndpointInfo {
+            name: name.to_string(),
+            model: model.clone(),
+            invocations_path: invocations_path(name),
+            created_at,
+            updated_at,
+        };
+        Ok((info, created))
+    }
+
+    pub async fn list_endpoints(&self) -> Result<Vec<EndpointInfo>, StoreError> {
+        let rows = sqlx::query(&format!("{ENDPOINT_SELECT} ORDER BY e.name"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(endpoint_info).collect()
+    }
+
+    pub async fn get_endpoint(&self, name: &str) -> Result<Option<EndpointInfo>, StoreError> {
+        let row = sqlx::query(&format!("{ENDPOINT_SELECT} WHERE e.name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(endpoint_info).transpose()
+    }
+
+    pub async fn delete_endpoint(&self, name: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM endpoints WHERE name = ?")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+/// The path, relative to the server's origin, that serves an endpoint's predictions.
+pub fn invocations_path(endpoint: &str) -> String {
+    format!("/endpoints/{endpoint}/invocations")
+}
+
+const ENDPOINT_SELECT: &str = "SELECT e.name, e.model_name, e.model_version, m.sha256, \
+     e.created_at, e.updated_at FROM endpoints e \
+     JOIN models m ON m.name = e.model_name AND m.version = e.model_version";
+
+fn endpoint_info(row: &sqlx::sqlite::SqliteRow) -> Result<EndpointInfo, StoreError> {
+    let name: String = row.try_get("name")?;
+    Ok(EndpointInfo {
+        invocations_path: invocations_path(&name),
+        model: ModelId {
+            name: row.try_get("model_name")?,
+            version: version_from_db(row.try_get("model_version")?)?,
+            sha256: row.try_get("sha256")?,
+        },
+        name,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+fn model_summary(row: &sqlx::sqlite::SqliteRow) -> Result<ModelSummary, StoreError> {
+    let name: String = row.try_get("name")?;
+    let features: String = row.try_get("features")?;
+    let features: Vec<String> = serde_json::from_str(&features)
+        .map_err(|e| StoreError::Corrupt(format!("features of model `{name}`: {e}")))?;
+    Ok(ModelSummary {
+        id: ModelId {
+            version: version_from_db(row.try_get("version")?)?,
+            sha256: row.try_get("sha256")?,
+            name,
+        },
+        algorithm: row.try_get("algorithm")?,
+        features,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn document_json(notebook: &Notebook) -> Result<String, StoreError> {
+    serde_json::to_string(notebook).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn revision_to_db(revision: u64) -> Result<i64, StoreError> {
+    i64::try_from(revision)
+        .map_err(|_| StoreError::Corrupt(format!("revision {revision} is too large to store")))
+}
+
+fn revision_from_db(revision: i64) -> Result<u64, StoreError> {
+    u64::try_from(revision)
+        .map_err(|_| StoreError::Corrupt(format!("negative notebook revision {revision}")))
+}
+
+fn version_from_db(version: i64) -> Result<u32, StoreError> {
+    u32::try_from(version)
+        .map_err(|_| StoreError::Corrupt(format!("model version {version} out of range")))
+}
