@@ -320,33 +320,36 @@ impl Inner {
         self.crash(reason);
     }
 
-    /// The worker died: fail the running cell, forget what was queued for the dead
-    /// session, and start over (or give up if it never got going).
+    /// The worker died. If it had been ready, the running cell fails and what was sent to
+    /// the dead session is forgotten; if it died while loading, nothing had reached it yet,
+    /// so the waiting requests go to its replacement. Either way a new worker starts, unless
+    /// workers keep dying while loading.
     fn crash(self: &Rc<Self>, reason: String) {
         if self.closed.get() {
             return;
         }
-        let decision = after_crash(self.ready.get(), self.failed_starts.get());
+        let was_ready = self.ready.get();
+        let decision = after_crash(was_ready, self.failed_starts.get());
         self.retire_worker();
-        self.outbox.borrow_mut().clear();
-        let pending = self.pending.borrow_mut().take();
         match decision {
             CrashDecision::Respawn { failed_starts } => {
                 self.failed_starts.set(failed_starts);
                 *self.last_failure.borrow_mut() = reason.clone();
+                let failed = if was_ready {
+                    self.outbox.borrow_mut().clear();
+                    self.pending.borrow_mut().take()
+                } else {
+                    None
+                };
                 self.set_state(KernelState::Restarting);
                 self.start_worker();
-                if let Some(pending) = pending {
+                if let Some(pending) = failed {
                     let _ = pending.reply.send(Err(KernelError::Crashed { reason }));
                 }
             }
             CrashDecision::GiveUp { failed_starts } => {
                 self.failed_starts.set(failed_starts);
-                let reason = format!("it stopped {failed_starts} times while loading; last: {reason}");
-                self.give_up(reason.clone());
-                if let Some(pending) = pending {
-                    let _ = pending.reply.send(Err(KernelError::Unavailable { reason }));
-                }
+                self.give_up(format!("it stopped {failed_starts} times while loading; last: {reason}"));
             }
         }
     }
@@ -354,6 +357,7 @@ impl Inner {
     fn give_up(&self, reason: String) {
         web_sys::console::error_1(&format!("kernel unavailable: {reason}").into());
         *self.last_failure.borrow_mut() = reason.clone();
+        self.outbox.borrow_mut().clear();
         self.set_state(KernelState::Failed);
         if let Some(pending) = self.pending.borrow_mut().take() {
             let _ = pending.reply.send(Err(KernelError::Unavailable { reason }));

@@ -63,8 +63,9 @@ pub fn error_location(error: &CellError) -> Option<String> {
 #[component]
 fn ErrorView(error: CellError) -> impl IntoView {
     let location = error_location(&error).map(|at| view! { <span class="location">" (" {at} ")"</span> });
+    let ename = error.ename.clone();
     view! {
-        <div class="output-error" data-ename=error.ename.clone()>
+        <div class="output-error" data-ename=ename>
             <span class="ename">{error.ename}</span>
             ": "
             <span class="message">{error.message}</span>
@@ -93,8 +94,9 @@ fn TableView(table: TableData) -> impl IntoView {
         .columns
         .into_iter()
         .map(|column| {
+            let dtype = column.dtype.clone();
             view! {
-                <th data-dtype=column.dtype.clone()>
+                <th data-dtype=dtype>
                     <span class="column-name">{column.name}</span>
                     <span class="dtype">{column.dtype}</span>
                 </th>

@@ -1,40 +1,420 @@
-//! The model artifact: a versioned serde document. (Skeleton — to be implemented.)
+//! The model artifact: everything needed to predict, as a versioned JSON document. The
+//! notebook writes it, the registry stores it as opaque bytes, and the server loads it to
+//! serve predictions, so it is read defensively: any document, however edited, gives either
+//! a model that predicts without panicking or an error saying what is wrong.
+
+use std::collections::BTreeMap;
 
 use oxbook_protocol::InvocationResponse;
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::frame::{DType, Frame};
+use crate::model::{FittedModel, Matrix, Settings, ALGORITHMS};
+
+/// The artifact format this kernel writes; it reads this and older ones. Bump it whenever
+/// the document's shape changes.
+pub const ARTIFACT_FORMAT_VERSION: u32 = 1;
+
+/// One class of a classifier, as the target column held it. Serializes as the plain JSON
+/// value (`true`, `3`, `"yes"`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ClassLabel {
+    Bool(bool),
+    Int(i64),
+    Str(String),
+}
+
+impl ClassLabel {
+    pub fn dtype(&self) -> DType {
+        match self {
+            ClassLabel::Bool(_) => DType::Bool,
+            ClassLabel::Int(_) => DType::Int,
+            ClassLabel::Str(_) => DType::Str,
+        }
+    }
+
+    pub fn to_json(&self) -> Value {
+        match self {
+            ClassLabel::Bool(b) => Value::Bool(*b),
+            ClassLabel::Int(i) => Value::from(*i),
+            ClassLabel::Str(s) => Value::String(s.clone()),
+        }
+    }
+}
+
+impl std::fmt::Display for ClassLabel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ClassLabel::Bool(b) => write!(f, "{b}"),
+            ClassLabel::Int(i) => write!(f, "{i}"),
+            ClassLabel::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// A model input: a column name and the type it had in training.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeatureSpec {
+    pub name: String,
+    pub dtype: DType,
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelArtifact {
     pub format_version: u32,
+    /// One of [`ALGORITHMS`]; also the variant of `settings` and `fitted`.
     pub algorithm: String,
+    /// The kernel that fitted the model, e.g. `oxbook-kernel 0.1.0`.
+    pub created_with: String,
+    /// The column the model predicts.
+    pub target: String,
+    /// The inputs, in the order the fitted parameters use them.
+    pub features: Vec<FeatureSpec>,
+    /// The classes, sorted; probabilities are given in this order.
+    pub class_labels: Vec<ClassLabel>,
+    pub settings: Settings,
+    pub fitted: FittedModel,
+    /// Scores recorded alongside the model (e.g. `accuracy`). Not-finite values are left
+    /// out when written, since JSON cannot hold them.
+    #[serde(default, serialize_with = "finite_metrics")]
+    pub metrics: BTreeMap<String, f64>,
 }
 
-#[derive(Debug, thiserror::Error)]
+fn finite_metrics<S: serde::Serializer>(
+    metrics: &BTreeMap<String, f64>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(metrics.iter().filter(|(_, v)| v.is_finite()))
+}
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ArtifactError {
+    #[error("the model artifact is not valid JSON: {message} at line {line}, column {column}")]
+    Syntax {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error(
+        "artifact format {found} is newer than this Oxbook supports ({supported}); upgrade \
+         Oxbook to load it"
+    )]
+    TooNew { found: u64, supported: u32 },
+    #[error("unknown model algorithm '{name}' in the artifact (this Oxbook knows: {})", ALGORITHMS.join(", "))]
+    UnknownAlgorithm { name: String },
     #[error("not a model artifact: {0}")]
     Malformed(String),
+    #[error("inconsistent model artifact: {0}")]
+    Inconsistent(String),
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum PredictError {
-    #[error("row {row}: {message}")]
-    BadRow { row: usize, message: String },
+    #[error("the model needs a column '{column}', which the frame lacks")]
+    MissingColumn { column: String },
+    #[error("column '{column}' is {found}, but the model was trained on {expected} values")]
+    ColumnType {
+        column: String,
+        expected: DType,
+        found: DType,
+    },
+    #[error("row {row}: missing feature '{column}'")]
+    MissingField { row: usize, column: String },
+    #[error("row {row}: '{column}' is null; the model needs a value")]
+    Null { row: usize, column: String },
+    #[error("row {row}: '{column}' is not a finite number")]
+    NotFinite { row: usize, column: String },
+    #[error("row {row}: '{column}' should be {expected}, got {found}")]
+    FieldType {
+        row: usize,
+        column: String,
+        expected: DType,
+        found: String,
+    },
+    #[error("the model cannot predict: {0}")]
+    InvalidModel(String),
+}
+
+/// Predictions for some rows: per row the most probable class (the first in
+/// `class_labels` order on a tie) and the probability of each class in that order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    pub labels: Vec<ClassLabel>,
+    pub probabilities: Vec<Vec<f64>>,
 }
 
 impl ModelArtifact {
+    /// Reads an artifact and checks that it can predict.
     pub fn from_json(text: &str) -> Result<Self, ArtifactError> {
-        serde_json::from_str(text).map_err(|e| ArtifactError::Malformed(e.to_string()))
+        let value: Value = serde_json::from_str(text).map_err(|e| {
+            let full = e.to_string();
+            let position = format!(" at line {} column {}", e.line(), e.column());
+            let message = full.strip_suffix(&position).unwrap_or(&full).to_string();
+            ArtifactError::Syntax {
+                line: e.line(),
+                column: e.column(),
+                message,
+            }
+        })?;
+        // The version first: a newer format may differ in any other way.
+        let Value::Object(object) = &value else {
+            return Err(ArtifactError::Malformed(format!(
+                "expected a JSON object, found {}",
+                json_kind(&value)
+            )));
+        };
+        let version = match object.get("format_version") {
+            None => return Err(ArtifactError::Malformed("missing format_version".into())),
+            Some(v) => v.as_u64().ok_or_else(|| {
+                ArtifactError::Malformed(format!(
+                    "format_version must be a whole number, found {v}"
+                ))
+            })?,
+        };
+        if version > u64::from(ARTIFACT_FORMAT_VERSION) {
+            return Err(ArtifactError::TooNew {
+                found: version,
+                supported: ARTIFACT_FORMAT_VERSION,
+            });
+        }
+        if version == 0 {
+            return Err(ArtifactError::Malformed(
+                "format_version 0 does not exist".into(),
+            ));
+        }
+        match object.get("algorithm") {
+            Some(Value::String(name)) if !ALGORITHMS.contains(&name.as_str()) => {
+                return Err(ArtifactError::UnknownAlgorithm { name: name.clone() });
+            }
+            Some(Value::String(_)) => {}
+            _ => return Err(ArtifactError::Malformed("missing algorithm name".into())),
+        }
+        let artifact: ModelArtifact = serde_path_to_error::deserialize(value)
+            .map_err(|e| ArtifactError::Malformed(format!("at {}: {}", e.path(), e.inner())))?;
+        artifact.validate()?;
+        Ok(artifact)
     }
+
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).expect("artifact serializes")
+        serde_json::to_string(self).expect("artifacts hold only finite numbers and string keys")
     }
+
+    pub fn algorithm_name(&self) -> &str {
+        &self.algorithm
+    }
+
     pub fn feature_names(&self) -> Vec<String> {
-        Vec::new()
+        self.features.iter().map(|f| f.name.clone()).collect()
     }
+
+    /// That the parts agree with each other, so that predicting cannot fail on the model.
+    pub fn validate(&self) -> Result<(), ArtifactError> {
+        let inconsistent = |m: String| Err(ArtifactError::Inconsistent(m));
+        if self.format_version == 0 || self.format_version > ARTIFACT_FORMAT_VERSION {
+            return inconsistent(format!(
+                "unsupported format_version {}",
+                self.format_version
+            ));
+        }
+        if self.settings.algorithm_name() != self.algorithm
+            || self.fitted.algorithm_name() != self.algorithm
+        {
+            return inconsistent(format!(
+                "algorithm is '{}' but settings are for '{}' and parameters for '{}'",
+                self.algorithm,
+                self.settings.algorithm_name(),
+                self.fitted.algorithm_name()
+            ));
+        }
+        if self.features.is_empty() {
+            return inconsistent("no features".into());
+        }
+        for (i, feature) in self.features.iter().enumerate() {
+            if self.features[..i].iter().any(|f| f.name == feature.name) {
+                return inconsistent(format!("feature '{}' appears twice", feature.name));
+            }
+            if feature.dtype == DType::Str {
+                return inconsistent(format!("feature '{}' cannot be str", feature.name));
+            }
+        }
+        if self.class_labels.len() < 2 {
+            return inconsistent("fewer than 2 class labels".into());
+        }
+        let dtype = self.class_labels[0].dtype();
+        if self
+            .class_labels
+            .windows(2)
+            .any(|w| w[0] >= w[1] || w[1].dtype() != dtype)
+        {
+            return inconsistent("class labels must be distinct, sorted and of one type".into());
+        }
+        self.fitted
+            .check(self.features.len(), self.class_labels.len())
+            .map_err(ArtifactError::Inconsistent)
+    }
+
+    /// Predicts for every row of `frame`, which needs the model's feature columns (others
+    /// are ignored): float or int columns for numeric features, bool for bool, without nulls.
+    pub fn predict(&self, frame: &Frame) -> Result<Predictions, PredictError> {
+        let rows = frame.row_count();
+        let cols = self.features.len();
+        let mut data = vec![0.0; rows * cols];
+        for (j, spec) in self.features.iter().enumerate() {
+            let column = frame
+                .column(&spec.name)
+                .map_err(|_| PredictError::MissingColumn {
+                    column: spec.name.clone(),
+                })?;
+            let found = column.data.dtype();
+            let compatible = match spec.dtype {
+                DType::Float | DType::Int => matches!(found, DType::Float | DType::Int),
+                DType::Bool => found == DType::Bool,
+                DType::Str => false,
+            };
+            if !compatible {
+                return Err(PredictError::ColumnType {
+                    column: spec.name.clone(),
+                    expected: spec.dtype,
+                    found,
+                });
+            }
+            for i in 0..rows {
+                let value = column.data.f64_at(i).ok_or_else(|| PredictError::Null {
+                    row: i,
+                    column: spec.name.clone(),
+                })?;
+                if !value.is_finite() {
+                    return Err(PredictError::NotFinite {
+                        row: i,
+                        column: spec.name.clone(),
+                    });
+                }
+                data[i * cols + j] = value;
+            }
+        }
+        self.predict_matrix(&Matrix { rows, cols, data })
+    }
+
+    /// Predicts for MLflow `dataframe_records`: one JSON object per row keyed by feature
+    /// name (other keys are ignored). Numeric features take JSON numbers (whole numbers
+    /// for int features), bool features take `true`/`false`.
     pub fn predict_records(
         &self,
-        _records: &[serde_json::Map<String, serde_json::Value>],
+        records: &[serde_json::Map<String, Value>],
     ) -> Result<InvocationResponse, PredictError> {
-        Err(PredictError::BadRow { row: 0, message: "not implemented".into() })
+        let cols = self.features.len();
+        let mut data = Vec::with_capacity(records.len().saturating_mul(cols));
+        for (row, record) in records.iter().enumerate() {
+            for spec in &self.features {
+                let value = record
+                    .get(&spec.name)
+                    .ok_or_else(|| PredictError::MissingField {
+                        row,
+                        column: spec.name.clone(),
+                    })?;
+                data.push(record_value(value, spec, row)?);
+            }
+        }
+        let predictions = self.predict_matrix(&Matrix {
+            rows: records.len(),
+            cols,
+            data,
+        })?;
+        Ok(InvocationResponse {
+            predictions: predictions.labels.iter().map(ClassLabel::to_json).collect(),
+            probabilities: Some(predictions.probabilities),
+            classes: Some(self.class_labels.iter().map(ClassLabel::to_json).collect()),
+        })
+    }
+
+    fn predict_matrix(&self, x: &Matrix) -> Result<Predictions, PredictError> {
+        // Fields are public: re-check rather than trust that nobody edited them.
+        let classes = self.class_labels.len();
+        if x.cols != self.features.len() || classes < 2 {
+            return Err(PredictError::InvalidModel(
+                "features or classes do not match".into(),
+            ));
+        }
+        self.fitted
+            .check(x.cols, classes)
+            .map_err(PredictError::InvalidModel)?;
+        let probabilities = self.fitted.probabilities(x, classes);
+        let labels = probabilities
+            .iter()
+            .map(|p| {
+                let mut best = 0;
+                for (c, &value) in p.iter().enumerate() {
+                    if value > p[best] {
+                        best = c;
+                    }
+                }
+                self.class_labels[best].clone()
+            })
+            .collect();
+        Ok(Predictions {
+            labels,
+            probabilities,
+        })
+    }
+}
+
+/// A record's value for a feature as a number, or why not.
+fn record_value(value: &Value, spec: &FeatureSpec, row: usize) -> Result<f64, PredictError> {
+    let wrong = || PredictError::FieldType {
+        row,
+        column: spec.name.clone(),
+        expected: spec.dtype,
+        found: describe(value),
+    };
+    match (spec.dtype, value) {
+        (_, Value::Null) => Err(PredictError::Null {
+            row,
+            column: spec.name.clone(),
+        }),
+        (DType::Bool, Value::Bool(b)) => Ok(if *b { 1.0 } else { 0.0 }),
+        (DType::Float, Value::Number(n)) => n.as_f64().ok_or_else(wrong),
+        (DType::Int, Value::Number(n)) => {
+            if let Some(i) = n.as_i64() {
+                Ok(i as f64)
+            } else if let Some(u) = n.as_u64() {
+                Ok(u as f64)
+            } else {
+                // Whole numbers written as 3.0 (as pandas often does) are accepted.
+                n.as_f64().filter(|f| f.fract() == 0.0).ok_or_else(wrong)
+            }
+        }
+        _ => Err(wrong()),
+    }
+    .and_then(|v| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(PredictError::NotFinite {
+                row,
+                column: spec.name.clone(),
+            })
+        }
+    })
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) if s.chars().count() > 40 => "a string".to_string(),
+        Value::String(s) => format!("the string {s:?}"),
+        other => json_kind(other).to_string(),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
     }
 }

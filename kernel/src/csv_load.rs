@@ -16,17 +16,32 @@ pub enum LoadError {
     #[error("the CSV is empty: expected a header row")]
     Empty,
     #[error("line {line}, column {column}{}: the text is not valid UTF-8", name_suffix(.name))]
-    InvalidUtf8 { line: u64, column: usize, name: Option<String> },
+    InvalidUtf8 {
+        line: u64,
+        column: usize,
+        name: Option<String>,
+    },
     #[error("line {line}: {found} fields, but the header has {expected}")]
-    Ragged { line: u64, expected: usize, found: usize },
+    Ragged {
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
     #[error("line {line}: duplicate column name '{name}' (columns {first} and {second})")]
-    DuplicateHeader { line: u64, name: String, first: usize, second: usize },
+    DuplicateHeader {
+        line: u64,
+        name: String,
+        first: usize,
+        second: usize,
+    },
     #[error("line {line}: {message}")]
     Malformed { line: u64, message: String },
 }
 
 fn name_suffix(name: &Option<String>) -> String {
-    name.as_ref().map(|n| format!(" ('{n}')")).unwrap_or_default()
+    name.as_ref()
+        .map(|n| format!(" ('{n}')"))
+        .unwrap_or_default()
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -51,7 +66,10 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Frame, LoadError> {
             Ok(true) => {}
             Err(e) => {
                 let line = e.position().map_or(line, |p| p.line());
-                return Err(LoadError::Malformed { line, message: e.to_string() });
+                return Err(LoadError::Malformed {
+                    line,
+                    message: e.to_string(),
+                });
             }
         }
         let line = record.position().map_or(line, |p| p.line());
@@ -59,7 +77,11 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Frame, LoadError> {
             None => header = Some(read_header(&record, line)?),
             Some(names) => {
                 if record.len() != names.len() {
-                    return Err(LoadError::Ragged { line, expected: names.len(), found: record.len() });
+                    return Err(LoadError::Ragged {
+                        line,
+                        expected: names.len(),
+                        found: record.len(),
+                    });
                 }
                 if raw.is_empty() {
                     raw = vec![Vec::new(); names.len()];
@@ -82,21 +104,39 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Frame, LoadError> {
     let columns = names
         .into_iter()
         .zip(raw)
-        .map(|(name, values)| Column { name, data: infer(values) })
+        .map(|(name, values)| Column {
+            name,
+            data: infer(values),
+        })
         .collect();
     // Names are unique and every column has one value per record, checked above.
-    Frame::new(columns).map_err(|e| LoadError::Malformed { line: 1, message: e.to_string() })
+    Frame::new(columns).map_err(|e| LoadError::Malformed {
+        line: 1,
+        message: e.to_string(),
+    })
 }
 
 /// Column names from the header record; an empty name becomes `column_N`.
 fn read_header(record: &csv::ByteRecord, line: u64) -> Result<Vec<String>, LoadError> {
     let mut names: Vec<String> = Vec::with_capacity(record.len());
     for (i, field) in record.iter().enumerate() {
-        let name = std::str::from_utf8(field)
-            .map_err(|_| LoadError::InvalidUtf8 { line, column: i + 1, name: None })?;
-        let name = if name.is_empty() { format!("column_{}", i + 1) } else { name.to_string() };
+        let name = std::str::from_utf8(field).map_err(|_| LoadError::InvalidUtf8 {
+            line,
+            column: i + 1,
+            name: None,
+        })?;
+        let name = if name.is_empty() {
+            format!("column_{}", i + 1)
+        } else {
+            name.to_string()
+        };
         if let Some(first) = names.iter().position(|n| *n == name) {
-            return Err(LoadError::DuplicateHeader { line, name, first: first + 1, second: i + 1 });
+            return Err(LoadError::DuplicateHeader {
+                line,
+                name,
+                first: first + 1,
+                second: i + 1,
+            });
         }
         names.push(name);
     }
@@ -105,14 +145,18 @@ fn read_header(record: &csv::ByteRecord, line: u64) -> Result<Vec<String>, LoadE
 
 fn is_null(field: &str) -> bool {
     field.is_empty()
-        || ["NA", "N/A", "null", "NaN"].iter().any(|token| field.eq_ignore_ascii_case(token))
+        || ["NA", "N/A", "null", "NaN"]
+            .iter()
+            .any(|token| field.eq_ignore_ascii_case(token))
 }
 
 /// A float as CSV writes it: digits with optional sign, point and exponent. Rust's
 /// parser alone would also take `inf` and `infinity`, which are more likely words.
 fn parse_float(text: &str) -> Option<f64> {
     let looks_numeric = text.bytes().any(|b| b.is_ascii_digit())
-        && text.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b'.' | b'e' | b'E'));
     looks_numeric.then(|| text.parse::<f64>().ok()).flatten()
 }
 
@@ -133,13 +177,28 @@ fn infer(values: Vec<Option<String>>) -> ColumnData {
         return ColumnData::Float(vec![None; values.len()]);
     }
     if present().all(|v| v.parse::<i64>().is_ok()) {
-        return ColumnData::Int(values.iter().map(|v| v.as_deref().and_then(|v| v.parse().ok())).collect());
+        return ColumnData::Int(
+            values
+                .iter()
+                .map(|v| v.as_deref().and_then(|v| v.parse().ok()))
+                .collect(),
+        );
     }
     if present().all(|v| parse_float(v).is_some()) {
-        return ColumnData::Float(values.iter().map(|v| v.as_deref().and_then(parse_float)).collect());
+        return ColumnData::Float(
+            values
+                .iter()
+                .map(|v| v.as_deref().and_then(parse_float))
+                .collect(),
+        );
     }
     if present().all(|v| parse_bool(v).is_some()) {
-        return ColumnData::Bool(values.iter().map(|v| v.as_deref().and_then(parse_bool)).collect());
+        return ColumnData::Bool(
+            values
+                .iter()
+                .map(|v| v.as_deref().and_then(parse_bool))
+                .collect(),
+        );
     }
     ColumnData::Str(values)
 }
@@ -153,9 +212,24 @@ mod tests {
     fn infers_types_and_nulls() {
         let frame = parse_csv(b"a,b,c,d,e\n1,1.5,true,x,\n2,NA,FALSE,,null\n").unwrap();
         let types: Vec<DType> = frame.columns().map(|c| c.data.dtype()).collect();
-        assert_eq!(types, [DType::Int, DType::Float, DType::Bool, DType::Str, DType::Float]);
-        assert_eq!(frame.column("b").unwrap().data, ColumnData::Float(vec![Some(1.5), None]));
-        assert_eq!(frame.column("d").unwrap().data, ColumnData::Str(vec![Some("x".into()), None]));
+        assert_eq!(
+            types,
+            [
+                DType::Int,
+                DType::Float,
+                DType::Bool,
+                DType::Str,
+                DType::Float
+            ]
+        );
+        assert_eq!(
+            frame.column("b").unwrap().data,
+            ColumnData::Float(vec![Some(1.5), None])
+        );
+        assert_eq!(
+            frame.column("d").unwrap().data,
+            ColumnData::Str(vec![Some("x".into()), None])
+        );
     }
 
     #[test]
@@ -168,6 +242,9 @@ mod tests {
     fn bom_and_crlf() {
         let frame = parse_csv(b"\xEF\xBB\xBFa,b\r\n1,2\r\n").unwrap();
         assert_eq!(frame.column_names(), ["a", "b"]);
-        assert_eq!(frame.column("b").unwrap().data, ColumnData::Int(vec![Some(2)]));
+        assert_eq!(
+            frame.column("b").unwrap().data,
+            ColumnData::Int(vec![Some(2)])
+        );
     }
 }

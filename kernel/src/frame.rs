@@ -77,7 +77,11 @@ impl ColumnData {
         match self {
             ColumnData::Float(v) => v.get(row).copied().flatten(),
             ColumnData::Int(v) => v.get(row).copied().flatten().map(|x| x as f64),
-            ColumnData::Bool(v) => v.get(row).copied().flatten().map(|x| if x { 1.0 } else { 0.0 }),
+            ColumnData::Bool(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map(|x| if x { 1.0 } else { 0.0 }),
             ColumnData::Str(_) => None,
         }
     }
@@ -92,18 +96,31 @@ impl ColumnData {
                 .flatten()
                 .and_then(serde_json::Number::from_f64)
                 .map_or(Value::Null, Value::Number),
-            ColumnData::Int(v) => v.get(row).copied().flatten().map_or(Value::Null, Value::from),
-            ColumnData::Bool(v) => v.get(row).copied().flatten().map_or(Value::Null, Value::Bool),
-            ColumnData::Str(v) => {
-                v.get(row).cloned().flatten().map_or(Value::Null, Value::String)
-            }
+            ColumnData::Int(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::from),
+            ColumnData::Bool(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, Value::Bool),
+            ColumnData::Str(v) => v
+                .get(row)
+                .cloned()
+                .flatten()
+                .map_or(Value::Null, Value::String),
         }
     }
 
     /// The rows at `indices`, in that order.
     pub fn take(&self, indices: &[usize]) -> ColumnData {
         fn pick<T: Clone>(v: &[Option<T>], indices: &[usize]) -> Vec<Option<T>> {
-            indices.iter().map(|&i| v.get(i).cloned().flatten()).collect()
+            indices
+                .iter()
+                .map(|&i| v.get(i).cloned().flatten())
+                .collect()
         }
         match self {
             ColumnData::Float(v) => ColumnData::Float(pick(v, indices)),
@@ -133,11 +150,19 @@ pub enum FrameError {
     #[error("no column named '{name}' (columns: {available})")]
     NoSuchColumn { name: String, available: String },
     #[error("column '{name}' has {found} rows but the frame has {expected}")]
-    LengthMismatch { name: String, expected: usize, found: usize },
+    LengthMismatch {
+        name: String,
+        expected: usize,
+        found: usize,
+    },
     #[error("duplicate column name '{0}'")]
     DuplicateColumn(String),
     #[error("column '{name}' is {dtype}; {wanted}")]
-    WrongType { name: String, dtype: DType, wanted: String },
+    WrongType {
+        name: String,
+        dtype: DType,
+        wanted: String,
+    },
     #[error("unknown comparison '{0}' (use one of == != < <= > >=)")]
     UnknownOperator(String),
 }
@@ -158,7 +183,10 @@ impl Frame {
                 return Err(FrameError::DuplicateColumn(column.name.clone()));
             }
         }
-        Ok(Frame { columns: columns.into_iter().map(Arc::new).collect(), rows })
+        Ok(Frame {
+            columns: columns.into_iter().map(Arc::new).collect(),
+            rows,
+        })
     }
 
     pub fn row_count(&self) -> usize {
@@ -174,9 +202,14 @@ impl Frame {
     }
 
     pub fn column(&self, name: &str) -> Result<&Column, FrameError> {
-        self.columns.iter().map(|c| c.as_ref()).find(|c| c.name == name).ok_or_else(|| {
-            FrameError::NoSuchColumn { name: name.to_string(), available: self.column_names().join(", ") }
-        })
+        self.columns
+            .iter()
+            .map(|c| c.as_ref())
+            .find(|c| c.name == name)
+            .ok_or_else(|| FrameError::NoSuchColumn {
+                name: name.to_string(),
+                available: self.column_names().join(", "),
+            })
     }
 
     /// The named columns, sharing their data with `self`.
@@ -190,7 +223,10 @@ impl Frame {
             let shared = self.columns.iter().find(|c| &c.name == name).cloned();
             columns.extend(shared);
         }
-        Ok(Frame { columns, rows: self.rows })
+        Ok(Frame {
+            columns,
+            rows: self.rows,
+        })
     }
 
     /// The rows at `indices`, in that order.
@@ -198,9 +234,17 @@ impl Frame {
         let columns = self
             .columns
             .iter()
-            .map(|c| Arc::new(Column { name: c.name.clone(), data: c.data.take(indices) }))
+            .map(|c| {
+                Arc::new(Column {
+                    name: c.name.clone(),
+                    data: c.data.take(indices),
+                })
+            })
             .collect();
-        Frame { columns, rows: indices.len() }
+        Frame {
+            columns,
+            rows: indices.len(),
+        }
     }
 }
 
@@ -280,6 +324,24 @@ impl std::str::FromStr for CompareOp {
 pub const TEXT_ROWS: usize = 10;
 
 impl Frame {
+    /// `self` with `column` added at the end, or replacing the column of that name.
+    pub fn with_column(&self, column: Column) -> Result<Frame, FrameError> {
+        if !self.columns.is_empty() && column.data.len() != self.rows {
+            return Err(FrameError::LengthMismatch {
+                name: column.name,
+                expected: self.rows,
+                found: column.data.len(),
+            });
+        }
+        let rows = column.data.len();
+        let mut columns = self.columns.clone();
+        match columns.iter().position(|c| c.name == column.name) {
+            Some(i) => columns[i] = Arc::new(column),
+            None => columns.push(Arc::new(column)),
+        }
+        Ok(Frame { columns, rows })
+    }
+
     /// The first `n` rows (all of them when the frame is shorter).
     pub fn head(&self, n: usize) -> Frame {
         if n >= self.rows {
@@ -292,12 +354,20 @@ impl Frame {
     /// The rows with no null in `columns` (in any column when `None`).
     pub fn drop_nulls(&self, columns: Option<&[String]>) -> Result<Frame, FrameError> {
         let checked: Vec<&Column> = match columns {
-            Some(names) => names.iter().map(|n| self.column(n)).collect::<Result<_, _>>()?,
+            Some(names) => names
+                .iter()
+                .map(|n| self.column(n))
+                .collect::<Result<_, _>>()?,
             None => self.columns().collect(),
         };
-        let keep: Vec<usize> =
-            (0..self.rows).filter(|&row| checked.iter().all(|c| !c.data.is_null(row))).collect();
-        Ok(if keep.len() == self.rows { self.clone() } else { self.take(&keep) })
+        let keep: Vec<usize> = (0..self.rows)
+            .filter(|&row| checked.iter().all(|c| !c.data.is_null(row)))
+            .collect();
+        Ok(if keep.len() == self.rows {
+            self.clone()
+        } else {
+            self.take(&keep)
+        })
     }
 
     /// The rows whose value in `column` compares to `value` as `op` says. Nulls never
@@ -315,9 +385,7 @@ impl Frame {
             ),
         };
         let ordering_at: Box<dyn Fn(usize) -> Option<Ordering>> = match (&col.data, value) {
-            (ColumnData::Int(v), Scalar::Int(x)) => {
-                Box::new(move |r| v[r].map(|a| a.cmp(x)))
-            }
+            (ColumnData::Int(v), Scalar::Int(x)) => Box::new(move |r| v[r].map(|a| a.cmp(x))),
             (ColumnData::Int(_) | ColumnData::Float(_), Scalar::Int(_) | Scalar::Float(_)) => {
                 let x = match value {
                     Scalar::Int(i) => *i as f64,
@@ -385,10 +453,22 @@ impl Frame {
             data: ColumnData::Float(v),
         };
         Frame::new(vec![
-            Column { name: "column".into(), data: ColumnData::Str(names) },
-            Column { name: "dtype".into(), data: ColumnData::Str(dtypes) },
-            Column { name: "count".into(), data: ColumnData::Int(counts) },
-            Column { name: "nulls".into(), data: ColumnData::Int(nulls) },
+            Column {
+                name: "column".into(),
+                data: ColumnData::Str(names),
+            },
+            Column {
+                name: "dtype".into(),
+                data: ColumnData::Str(dtypes),
+            },
+            Column {
+                name: "count".into(),
+                data: ColumnData::Int(counts),
+            },
+            Column {
+                name: "nulls".into(),
+                data: ColumnData::Int(nulls),
+            },
             float("mean", mean),
             float("std", std),
             float("min", min),
@@ -396,8 +476,14 @@ impl Frame {
             float("50%", q2),
             float("75%", q3),
             float("max", max),
-            Column { name: "distinct".into(), data: ColumnData::Int(distinct) },
-            Column { name: "top".into(), data: ColumnData::Str(top) },
+            Column {
+                name: "distinct".into(),
+                data: ColumnData::Int(distinct),
+            },
+            Column {
+                name: "top".into(),
+                data: ColumnData::Str(top),
+            },
         ])
         .expect("describe builds unique, equally long columns")
     }
@@ -410,23 +496,53 @@ impl Frame {
         let counts = ColumnData::Int(counted.iter().map(|(_, n)| Some(*n as i64)).collect());
         let values = match &col.data {
             ColumnData::Float(_) => ColumnData::Float(
-                counted.iter().map(|(k, _)| if let Key::Float(x) = k { Some(x.0) } else { None }).collect(),
+                counted
+                    .iter()
+                    .map(|(k, _)| {
+                        if let Key::Float(x) = k {
+                            Some(x.0)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
             ),
             ColumnData::Int(_) => ColumnData::Int(
-                counted.iter().map(|(k, _)| if let Key::Int(x) = k { Some(*x) } else { None }).collect(),
+                counted
+                    .iter()
+                    .map(|(k, _)| if let Key::Int(x) = k { Some(*x) } else { None })
+                    .collect(),
             ),
             ColumnData::Bool(_) => ColumnData::Bool(
-                counted.iter().map(|(k, _)| if let Key::Bool(x) = k { Some(*x) } else { None }).collect(),
+                counted
+                    .iter()
+                    .map(|(k, _)| if let Key::Bool(x) = k { Some(*x) } else { None })
+                    .collect(),
             ),
             ColumnData::Str(_) => ColumnData::Str(
-                counted.iter().map(|(k, _)| if let Key::Str(x) = k { Some(x.clone()) } else { None }).collect(),
+                counted
+                    .iter()
+                    .map(|(k, _)| {
+                        if let Key::Str(x) = k {
+                            Some(x.clone())
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
             ),
         };
         // A column literally named `count` would collide with the counts.
         let count_name = if column == "count" { "count_" } else { "count" };
         Frame::new(vec![
-            Column { name: column.to_string(), data: values },
-            Column { name: count_name.to_string(), data: counts },
+            Column {
+                name: column.to_string(),
+                data: values,
+            },
+            Column {
+                name: count_name.to_string(),
+                data: counts,
+            },
         ])
     }
 
@@ -456,11 +572,15 @@ impl Frame {
         let mut cells: Vec<Vec<String>> = Vec::with_capacity(self.columns.len());
         for column in self.columns() {
             let mut cell = vec![column.name.clone(), column.data.dtype().name().to_string()];
-            cell.extend((0..shown).map(|r| column.data.display_at(r).unwrap_or_else(|| "null".into())));
+            cell.extend(
+                (0..shown).map(|r| column.data.display_at(r).unwrap_or_else(|| "null".into())),
+            );
             cells.push(cell);
         }
-        let widths: Vec<usize> =
-            cells.iter().map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0)).collect();
+        let widths: Vec<usize> = cells
+            .iter()
+            .map(|c| c.iter().map(|s| s.chars().count()).max().unwrap_or(0))
+            .collect();
         let mut out = String::new();
         for line in 0..shown + 2 {
             let mut text = String::new();
@@ -482,7 +602,11 @@ impl Frame {
         if shown < self.rows {
             out.push_str("…\n");
         }
-        out.push_str(&format!("[{} × {}]", plural(self.rows, "row"), plural(self.columns.len(), "column")));
+        out.push_str(&format!(
+            "[{} × {}]",
+            plural(self.rows, "row"),
+            plural(self.columns.len(), "column")
+        ));
         out
     }
 }
@@ -516,7 +640,11 @@ pub fn format_float(x: f64) -> String {
     }
     let magnitude = x.abs();
     if magnitude != 0.0 && !(1e-4..1e15).contains(&magnitude) {
-        return format!("{x:e}");
+        // Four decimals of the mantissa, trailing zeros dropped: 6.0409e-5, 1e20.
+        let text = format!("{x:.4e}");
+        let (mantissa, exponent) = text.split_once('e').unwrap_or((&text, "0"));
+        let mantissa = mantissa.trim_end_matches('0').trim_end_matches('.');
+        return format!("{mantissa}e{exponent}");
     }
     let mut text = format!("{x:.4}");
     while text.ends_with('0') && !text.ends_with(".0") {
@@ -536,9 +664,8 @@ fn numeric_summary(sorted: &[f64]) -> [Option<f64>; 7] {
         return [None; 7];
     }
     let mean = sorted.iter().sum::<f64>() / n as f64;
-    let std = (n > 1).then(|| {
-        (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt()
-    });
+    let std = (n > 1)
+        .then(|| (sorted.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt());
     let quantile = |q: f64| {
         let pos = q * (n - 1) as f64;
         let lo = pos.floor() as usize;
@@ -601,7 +728,10 @@ fn count_values(data: &ColumnData) -> Vec<(Key, usize)> {
     let mut counts: std::collections::BTreeMap<Key, usize> = std::collections::BTreeMap::new();
     let mut add = |key: Key| *counts.entry(key).or_default() += 1;
     match data {
-        ColumnData::Float(v) => v.iter().flatten().for_each(|x| add(Key::Float(TotalF64(*x)))),
+        ColumnData::Float(v) => v
+            .iter()
+            .flatten()
+            .for_each(|x| add(Key::Float(TotalF64(*x)))),
         ColumnData::Int(v) => v.iter().flatten().for_each(|x| add(Key::Int(*x))),
         ColumnData::Bool(v) => v.iter().flatten().for_each(|x| add(Key::Bool(*x))),
         ColumnData::Str(v) => v.iter().flatten().for_each(|x| add(Key::Str(x.clone()))),

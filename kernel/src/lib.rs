@@ -5,11 +5,24 @@
 pub mod artifact;
 pub mod csv_load;
 pub mod frame;
+pub mod metrics;
+pub mod model;
 pub mod plot;
+pub mod rng;
 pub mod session;
+pub mod split;
 
-pub use artifact::ModelArtifact;
+pub use artifact::{
+    ArtifactError, ClassLabel, FeatureSpec, ModelArtifact, PredictError, Predictions,
+    ARTIFACT_FORMAT_VERSION,
+};
 pub use csv_load::{parse_csv, LoadError};
 pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
+pub use metrics::{accuracy, confusion_matrix, evaluate, ConfusionMatrix, Evaluation, MetricError};
+pub use model::{
+    fit, target_labels, FittedModel, LogisticRegressionSettings, ModelError, RandomForestSettings,
+    Settings,
+};
 pub use plot::PlotError;
 pub use session::Session;
+pub use split::{split_indices, train_test_split, SplitError, SplitIndices};

@@ -62,14 +62,23 @@ fn numeric(frame: &Frame, column: &str) -> Result<Vec<(usize, f64)>, PlotError> 
     let data = &frame.column(column)?.data;
     match data.dtype() {
         DType::Int | DType::Float => {}
-        dtype => return Err(PlotError::NotNumeric { column: column.to_string(), dtype }),
+        dtype => {
+            return Err(PlotError::NotNumeric {
+                column: column.to_string(),
+                dtype,
+            })
+        }
     }
-    Ok((0..frame.row_count()).filter_map(|r| data.f64_at(r).map(|x| (r, x))).collect())
+    Ok((0..frame.row_count())
+        .filter_map(|r| data.f64_at(r).map(|x| (r, x)))
+        .collect())
 }
 
 /// `[lo, hi]` widened so that a single value still gets a visible range.
 fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
-    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| (lo.min(x), hi.max(x)));
+    let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
+        (lo.min(x), hi.max(x))
+    });
     if lo < hi {
         (lo, hi)
     } else {
@@ -78,16 +87,24 @@ fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 fn title_style() -> TextStyle<'static> {
-    ("sans-serif", 18).into_font().color(&BLACK).pos(Pos::new(HPos::Center, VPos::Top))
+    ("sans-serif", 18)
+        .into_font()
+        .color(&BLACK)
+        .pos(Pos::new(HPos::Center, VPos::Top))
 }
 
 /// A histogram of a numeric column in `bins` equal-width bins over its range (nulls
 /// left out; the last bin includes the maximum).
 pub fn histogram(frame: &Frame, column: &str, bins: i64) -> Result<String, PlotError> {
-    let bin_count = usize::try_from(bins).ok().filter(|b| (1..=MAX_BINS).contains(b)).ok_or(PlotError::BadBins(bins))?;
+    let bin_count = usize::try_from(bins)
+        .ok()
+        .filter(|b| (1..=MAX_BINS).contains(b))
+        .ok_or(PlotError::BadBins(bins))?;
     let values = numeric(frame, column)?;
     if values.is_empty() {
-        return Err(PlotError::NoData { column: column.to_string() });
+        return Err(PlotError::NoData {
+            column: column.to_string(),
+        });
     }
     let (lo, hi) = span(values.iter().map(|v| v.1));
     let width = (hi - lo) / bin_count as f64;
@@ -96,41 +113,55 @@ pub fn histogram(frame: &Frame, column: &str, bins: i64) -> Result<String, PlotE
         let bin = (((x - lo) / width) as usize).min(bin_count - 1);
         counts[bin] += 1;
     }
-    let top = counts.iter().copied().max().unwrap_or(1) as f64 * 1.05;
+    let top = counts.iter().copied().max().unwrap_or(1);
+    // Headroom above the tallest bar, in whole counts so that ticks are whole numbers.
+    let y_top = (top + top.div_ceil(20)) as u64;
 
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(draw_err)?;
-        let title = format!("histogram of {column} ({} values, {bin_count} bins)", values.len());
-        root.draw(&Text::new(title, ((WIDTH / 2) as i32, 8), title_style())).map_err(draw_err)?;
+        let title = format!(
+            "histogram of {column} ({} values, {bin_count} bins)",
+            values.len()
+        );
+        root.draw(&Text::new(title, ((WIDTH / 2) as i32, 8), title_style()))
+            .map_err(draw_err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .margin_top(TITLE_HEIGHT)
+            .margin_right(20)
             .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(lo..hi, 0f64..top)
+            .y_label_area_size(70)
+            .build_cartesian_2d(lo..hi, 0u64..y_top)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(BLACK.mix(0.1))
             .x_desc(column)
             .y_desc("count")
-            .y_label_formatter(&|y| format!("{y:.0}"))
+            .x_label_formatter(&|x| tick(*x))
             .draw()
             .map_err(draw_err)?;
-        let fill = PALETTE[0].filled();
-        chart
-            .draw_series(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| {
+        let bars = counts
+            .iter()
+            .enumerate()
+            .filter(|(_, &n)| n > 0)
+            .map(|(i, &n)| {
                 let x0 = lo + width * i as f64;
-                Rectangle::new([(x0, 0.0), (x0 + width, n as f64)], fill)
-            }))
+                ([(x0, 0u64), (x0 + width, n as u64)], i)
+            });
+        chart
+            .draw_series(
+                bars.clone()
+                    .map(|(corners, _)| Rectangle::new(corners, PALETTE[0].filled())),
+            )
             .map_err(draw_err)?;
+        // White outlines keep neighbouring bars apart.
         chart
-            .draw_series(counts.iter().enumerate().filter(|(_, &n)| n > 0).map(|(i, &n)| {
-                let x0 = lo + width * i as f64;
-                Rectangle::new([(x0, 0.0), (x0 + width, n as f64)], WHITE.stroke_width(1))
-            }))
+            .draw_series(bars.map(|(corners, _)| Rectangle::new(corners, WHITE.stroke_width(1))))
             .map_err(draw_err)?;
         root.present().map_err(draw_err)?;
     }
@@ -140,28 +171,58 @@ pub fn histogram(frame: &Frame, column: &str, bins: i64) -> Result<String, PlotE
 /// A scatter plot of two numeric columns over the rows where both have values,
 /// coloured by the values of `color_by` (any type, at most [`MAX_GROUPS`] distinct
 /// values; nulls form a `null` group) with a legend.
-pub fn scatter(frame: &Frame, x: &str, y: &str, color_by: Option<&str>) -> Result<String, PlotError> {
+pub fn scatter(
+    frame: &Frame,
+    x: &str,
+    y: &str,
+    color_by: Option<&str>,
+) -> Result<String, PlotError> {
     let xs = numeric(frame, x)?;
     let ys = &frame.column(y)?.data;
     if !matches!(ys.dtype(), DType::Int | DType::Float) {
-        return Err(PlotError::NotNumeric { column: y.to_string(), dtype: ys.dtype() });
+        return Err(PlotError::NotNumeric {
+            column: y.to_string(),
+            dtype: ys.dtype(),
+        });
     }
-    let points: Vec<(usize, f64, f64)> = xs.iter().filter_map(|&(r, xv)| ys.f64_at(r).map(|yv| (r, xv, yv))).collect();
+    let points: Vec<(usize, f64, f64)> = xs
+        .iter()
+        .filter_map(|&(r, xv)| ys.f64_at(r).map(|yv| (r, xv, yv)))
+        .collect();
     if points.is_empty() {
-        return Err(PlotError::NoData { column: format!("{x}' and '{y}") });
+        return Err(PlotError::NoData {
+            column: format!("{x}' and '{y}"),
+        });
     }
+    // Each group's colour index, in legend order: values ascending (numbers as numbers),
+    // nulls last.
     let groups: Option<(&ColumnData, BTreeMap<String, usize>)> = match color_by {
         None => None,
         Some(name) => {
             let data = &frame.column(name)?.data;
-            let mut labels: BTreeMap<String, usize> =
-                points.iter().map(|&(r, _, _)| (group_label(data, r), 0)).collect();
-            if labels.len() > MAX_GROUPS {
-                return Err(PlotError::TooManyGroups { column: name.to_string(), count: labels.len() });
+            let mut rows_by_label: BTreeMap<String, usize> = BTreeMap::new();
+            for &(r, _, _) in &points {
+                rows_by_label.entry(group_label(data, r)).or_insert(r);
             }
-            for (i, index) in labels.values_mut().enumerate() {
-                *index = i;
+            if rows_by_label.len() > MAX_GROUPS {
+                return Err(PlotError::TooManyGroups {
+                    column: name.to_string(),
+                    count: rows_by_label.len(),
+                });
             }
+            let mut order: Vec<(String, usize)> = rows_by_label.into_iter().collect();
+            order.sort_by(|(a, ra), (b, rb)| {
+                let key = |r: usize| (data.is_null(r), data.f64_at(r));
+                let (ka, kb) = (key(*ra), key(*rb));
+                ka.0.cmp(&kb.0)
+                    .then(ka.1.partial_cmp(&kb.1).unwrap_or(std::cmp::Ordering::Equal))
+                    .then(a.cmp(b))
+            });
+            let labels = order
+                .into_iter()
+                .enumerate()
+                .map(|(i, (label, _))| (label, i))
+                .collect();
             Some((data, labels))
         }
     };
@@ -179,19 +240,36 @@ pub fn scatter(frame: &Frame, x: &str, y: &str, color_by: Option<&str>) -> Resul
             title.push_str(&format!(" by {name}"));
         }
         if shown.len() < points.len() {
-            title.push_str(&format!(" (first {} of {} points)", shown.len(), points.len()));
+            title.push_str(&format!(
+                " (first {} of {} points)",
+                shown.len(),
+                points.len()
+            ));
         }
         let plot_width = WIDTH - if groups.is_some() { LEGEND_WIDTH } else { 0 };
-        root.draw(&Text::new(title, ((WIDTH / 2) as i32, 8), title_style())).map_err(draw_err)?;
+        root.draw(&Text::new(title, ((WIDTH / 2) as i32, 8), title_style()))
+            .map_err(draw_err)?;
         let mut chart = ChartBuilder::on(&root)
             .margin(10)
             .margin_top(TITLE_HEIGHT)
             .margin_right(10 + WIDTH - plot_width)
             .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d((x_lo - x_pad)..(x_hi + x_pad), (y_lo - y_pad)..(y_hi + y_pad))
+            .y_label_area_size(70)
+            .build_cartesian_2d(
+                (x_lo - x_pad)..(x_hi + x_pad),
+                (y_lo - y_pad)..(y_hi + y_pad),
+            )
             .map_err(draw_err)?;
-        chart.configure_mesh().x_desc(x).y_desc(y).draw().map_err(draw_err)?;
+        chart
+            .configure_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(BLACK.mix(0.1))
+            .x_desc(x)
+            .y_desc(y)
+            .x_label_formatter(&|v| tick(*v))
+            .y_label_formatter(&|v| tick(*v))
+            .draw()
+            .map_err(draw_err)?;
         chart
             .draw_series(shown.iter().map(|&(r, xv, yv)| {
                 let color = match &groups {
@@ -203,16 +281,43 @@ pub fn scatter(frame: &Frame, x: &str, y: &str, color_by: Option<&str>) -> Resul
             .map_err(draw_err)?;
         if let Some((_, labels)) = &groups {
             let left = (plot_width + 10) as i32;
-            let label_style = ("sans-serif", 14).into_font().color(&BLACK).pos(Pos::new(HPos::Left, VPos::Center));
-            for (i, (label, &index)) in labels.iter().enumerate() {
+            let label_style = ("sans-serif", 14)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Left, VPos::Center));
+            let mut legend: Vec<(&String, &usize)> = labels.iter().collect();
+            legend.sort_by_key(|(_, &index)| index);
+            for (i, (label, &index)) in legend.into_iter().enumerate() {
                 let y_pos = TITLE_HEIGHT as i32 + 20 + 22 * i as i32;
-                root.draw(&Circle::new((left, y_pos), 5, PALETTE[index].filled())).map_err(draw_err)?;
-                root.draw(&Text::new(label.clone(), (left + 12, y_pos), label_style.clone())).map_err(draw_err)?;
+                root.draw(&Circle::new((left, y_pos), 5, PALETTE[index].filled()))
+                    .map_err(draw_err)?;
+                root.draw(&Text::new(
+                    label.clone(),
+                    (left + 12, y_pos),
+                    label_style.clone(),
+                ))
+                .map_err(draw_err)?;
             }
         }
         root.present().map_err(draw_err)?;
     }
     Ok(svg)
+}
+
+/// An axis tick as people write numbers: no trailing `.0`, at most three decimals, and
+/// exponents only for very large or small magnitudes.
+fn tick(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude != 0.0 && !(1e-3..1e9).contains(&magnitude) {
+        return format!("{value:.1e}");
+    }
+    let text = format!("{value:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 fn group_label(data: &ColumnData, row: usize) -> String {

@@ -1,7 +1,6 @@
 //! The one error type of the HTTP API, its mapping to statuses and `{"error": "..."}`
 //! bodies, and the extractors that route malformed input through it.
 
-use axum::body::Body;
 use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
 use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{header, HeaderValue, StatusCode};
@@ -174,17 +173,14 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
     if !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        let message = match limit {
-            Some(limit) => format!(
-                "request body is too large: this route accepts at most {} ({limit} bytes)",
-                human_bytes(limit)
-            ),
-            None => "request body is too large".to_string(),
-        };
-        let mut replaced = error_response(status, message);
-        copy_allow_header(&response, &mut replaced);
-        return replaced;
+    // The layer that knows the route's limit rewrites every 413 (tower-http's plain one and
+    // the extractors' JSON one alike) to name it; outer layers keep that message.
+    if let (StatusCode::PAYLOAD_TOO_LARGE, Some(limit)) = (status, limit) {
+        let message = format!(
+            "request body is too large: this route accepts at most {} ({limit} bytes)",
+            human_bytes(limit)
+        );
+        return error_response(status, message);
     }
     let is_json = response
         .headers()
@@ -194,38 +190,25 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
     if is_json {
         return response;
     }
-    let allow = response.headers().get(header::ALLOW).cloned();
     let text = match axum::body::to_bytes(response.into_body(), 4096).await {
         Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_string(),
         Err(_) => String::new(),
     };
     let message = match status {
-        StatusCode::METHOD_NOT_ALLOWED => match &allow {
-            Some(allow) => format!(
-                "method not allowed on this path; allowed: {}",
-                allow.to_str().unwrap_or_default()
-            ),
-            None => "method not allowed on this path".to_string(),
-        },
+        // axum adds the Allow header after this layer runs, so the list cannot be quoted.
+        StatusCode::METHOD_NOT_ALLOWED => {
+            "method not allowed on this path; the Allow header lists the methods it takes"
+                .to_string()
+        }
         _ if !text.is_empty() => text,
         _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
     };
-    let mut replaced = error_response(status, message);
-    if let Some(allow) = allow {
-        replaced.headers_mut().insert(header::ALLOW, allow);
-    }
-    replaced
-}
-
-fn copy_allow_header(from: &Response, to: &mut Response<Body>) {
-    if let Some(allow) = from.headers().get(header::ALLOW) {
-        to.headers_mut().insert(header::ALLOW, allow.clone());
-    }
+    error_response(status, message)
 }
 
 fn human_bytes(bytes: usize) -> String {
     const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes % MIB == 0 {
+    if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")

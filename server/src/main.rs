@@ -1,1 +1,55 @@
-fn main() {}
+//! The `oxbook` binary: parses the command line and hands over to the library.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::Parser;
+use oxbook_server::cli::{Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(cli.serve)) {
+        Command::Serve(args) => {
+            init_tracing("info");
+            let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+            };
+            match runtime.block_on(oxbook_server::serve::run(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+        Command::Run(args) => {
+            // The runner's own output is the point; only warnings go to the log.
+            init_tracing("warn");
+            // One thread: the kernel session is not Send, and the runner does one thing at a time.
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+            };
+            let mut stdout = std::io::stdout().lock();
+            match runtime.block_on(oxbook_server::runner::run(&args, &mut stdout)) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string()),
+            }
+        }
+    }
+}
+
+fn init_tracing(default_filter: &str) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        // Colour codes only help a person at a terminal; they garble log files.
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+fn fail(message: &str) -> ExitCode {
+    eprintln!("oxbook: error: {message}");
+    ExitCode::FAILURE
+}

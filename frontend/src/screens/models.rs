@@ -38,8 +38,9 @@ fn ModelsTable(models: Vec<ModelSummary>) -> impl IntoView {
         .into_iter()
         .map(|m| {
             let sha = m.id.sha256.chars().take(12).collect::<String>();
+            let (name, version) = (m.id.name.clone(), m.id.version.to_string());
             view! {
-                <tr class="model-row" data-model=m.id.name.clone() data-version=m.id.version.to_string()>
+                <tr class="model-row" data-model=name data-version=version>
                     <td class="model-name">{m.id.name}</td>
                     <td class="model-version">{m.id.version}</td>
                     <td>{m.algorithm}</td>
@@ -76,8 +77,9 @@ fn EndpointsTable(endpoints: Vec<EndpointInfo>) -> impl IntoView {
         .into_iter()
         .map(|e| {
             let url = format!("{origin}{}", e.invocations_path);
+            let name = e.name.clone();
             view! {
-                <tr class="endpoint-row" data-endpoint=e.name.clone()>
+                <tr class="endpoint-row" data-endpoint=name>
                     <td class="endpoint-name">{e.name}</td>
                     <td>{format!("{} v{}", e.model.name, e.model.version)}</td>
                     <td class="prediction-url">

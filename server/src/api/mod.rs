@@ -7,7 +7,8 @@ pub mod models;
 pub mod notebooks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::{Method, StatusCode, Uri};
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode};
 use axum::middleware::map_response_with_state;
 use axum::response::Response;
 use axum::routing::get;
@@ -51,6 +52,6 @@ pub(crate) fn with_body_limit(router: Router<AppState>, limit: usize) -> Router<
         .layer(map_response_with_state(Some(limit), json_errors))
 }
 
-async fn not_found(method: Method, uri: Uri) -> Response {
+async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
     error_response(StatusCode::NOT_FOUND, format!("no API route for {method} {}", uri.path()))
 }

@@ -1,0 +1,114 @@
+//! The bridge to the kernel worker, against stand-in workers speaking the real protocol:
+//! requests made before the worker is ready, a crash (thrown error), a panic report, a
+//! worker that never starts, and a restart while a cell hangs.
+#![cfg(target_arch = "wasm32")]
+
+mod common;
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use common::{wait_for, worker_url, BROKEN_KERNEL, FAKE_KERNEL};
+use oxbook_frontend::kernel_bridge::{KernelBridge, KernelError, KernelState, MAX_START_ATTEMPTS};
+use oxbook_protocol::{CellStatus, Output};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn recorded_bridge(script: &str) -> (KernelBridge, Rc<RefCell<Vec<KernelState>>>) {
+    let states = Rc::new(RefCell::new(Vec::new()));
+    let record = states.clone();
+    let bridge = KernelBridge::spawn(worker_url(script), move |s| record.borrow_mut().push(s));
+    (bridge, states)
+}
+
+#[wasm_bindgen_test]
+async fn executes_after_the_worker_becomes_ready() {
+    let (bridge, states) = recorded_bridge(FAKE_KERNEL);
+    assert_eq!(bridge.state(), KernelState::Starting);
+    // Sent before the worker said Ready: held back, then delivered.
+    let run = bridge.execute("c1", "x = 1").await.expect("the cell runs");
+    assert_eq!(run.cell_id, "c1");
+    assert_eq!(run.status, CellStatus::Done);
+    assert_eq!(run.outputs, vec![Output::text("echo: x = 1 files=0")]);
+    assert_eq!(bridge.state(), KernelState::Ready);
+    assert_eq!(states.borrow().first(), Some(&KernelState::Starting));
+    assert!(states.borrow().contains(&KernelState::Busy));
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn provided_files_reach_the_kernel() {
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    bridge.provide_file("data/iris.csv", b"a,b\n1,2\n".to_vec());
+    let run = bridge.execute("c1", "n").await.unwrap();
+    assert_eq!(run.outputs, vec![Output::text("echo: n files=1")]);
+    bridge.reset();
+    let run = bridge.execute("c1", "n").await.unwrap();
+    assert_eq!(run.outputs, vec![Output::text("echo: n files=0")]);
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_crash_fails_the_cell_and_starts_a_new_kernel() {
+    let (bridge, states) = recorded_bridge(FAKE_KERNEL);
+    bridge.execute("c0", "a = 1").await.unwrap();
+    let error = bridge.execute("c1", "crash now").await.expect_err("the kernel died");
+    match &error {
+        KernelError::Crashed { reason } => assert!(reason.contains("simulated kernel crash"), "{reason}"),
+        other => panic!("expected a crash, got {other:?}"),
+    }
+    assert_eq!(bridge.workers_started(), 2, "a fresh worker replaces the dead one");
+    assert!(states.borrow().contains(&KernelState::Restarting));
+    wait_for("the new kernel", || bridge.state() == KernelState::Ready).await;
+    // The new kernel works, and it is a new session (it holds no files of the old one).
+    let run = bridge.execute("c2", "after").await.expect("the restarted kernel runs cells");
+    assert_eq!(run.outputs, vec![Output::text("echo: after files=0")]);
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_panic_report_names_the_cause() {
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    let error = bridge.execute("c1", "panic please").await.expect_err("the kernel panicked");
+    let KernelError::Crashed { reason } = error else { panic!("expected a crash, got {error:?}") };
+    assert!(reason.contains("simulated panic at kernel/src/session.rs"), "{reason}");
+    assert_eq!(bridge.workers_started(), 2, "one replacement, not one per event");
+    wait_for("the new kernel", || bridge.state() == KernelState::Ready).await;
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn a_worker_that_never_starts_is_given_up() {
+    let (bridge, states) = recorded_bridge(BROKEN_KERNEL);
+    let error = bridge.execute("c1", "x").await.expect_err("there is no kernel");
+    let KernelError::Unavailable { reason } = error else { panic!("expected unavailable, got {error:?}") };
+    assert!(reason.contains("broken worker script"), "{reason}");
+    assert_eq!(bridge.workers_started(), MAX_START_ATTEMPTS);
+    assert_eq!(bridge.state(), KernelState::Failed);
+    assert_eq!(states.borrow().last(), Some(&KernelState::Failed));
+    // Once failed, requests are refused at once rather than hanging.
+    assert!(matches!(bridge.execute("c2", "y").await, Err(KernelError::Unavailable { .. })));
+}
+
+#[wasm_bindgen_test]
+async fn restart_interrupts_a_hung_cell() {
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    let result = Rc::new(RefCell::new(None));
+    {
+        let (bridge, result) = (bridge.clone(), result.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            *result.borrow_mut() = Some(bridge.execute("c1", "hang forever").await);
+        });
+    }
+    wait_for("the cell to start", || bridge.state() == KernelState::Busy).await;
+    assert!(matches!(bridge.execute("c2", "x").await, Err(KernelError::Busy { running }) if running == "c1"));
+    bridge.restart();
+    assert_eq!(bridge.state(), KernelState::Restarting);
+    wait_for("the interrupted cell to end", || result.borrow().is_some()).await;
+    assert_eq!(result.borrow_mut().take().unwrap(), Err(KernelError::Restarted));
+    let run = bridge.execute("c3", "fresh").await.unwrap();
+    assert_eq!(run.outputs, vec![Output::text("echo: fresh files=0")]);
+    assert_eq!(bridge.workers_started(), 2);
+    bridge.shutdown();
+}

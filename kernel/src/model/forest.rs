@@ -1,0 +1,372 @@
+//! Random forest of CART classification trees: Gini impurity, bootstrap samples, a random
+//! subset of features tried at each split.
+//!
+//! Deterministic for a seed on every platform: tree `t` draws from its own ChaCha stream
+//! `(seed, t)`, candidate splits are scanned in a fixed order and only a strictly better
+//! one replaces the best so far, and impurities come from exact integer counts.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Matrix, ModelError};
+use crate::rng::SeededRng;
+
+/// More trees than this is almost certainly a typo, and would run for a very long time.
+pub const MAX_TREES: usize = 10_000;
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RandomForestSettings {
+    pub trees: usize,
+    /// Deepest a tree may grow; a tree of depth 1 has one split.
+    pub max_depth: usize,
+    /// Fewest training rows (counting bootstrap repeats) a node needs to be split.
+    pub min_samples_split: usize,
+    /// Features tried at each split; by default the square root of the feature count.
+    pub features_per_split: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for RandomForestSettings {
+    fn default() -> Self {
+        RandomForestSettings {
+            trees: 100,
+            max_depth: 10,
+            min_samples_split: 2,
+            features_per_split: None,
+            seed: 42,
+        }
+    }
+}
+
+impl RandomForestSettings {
+    pub fn validate(&self) -> Result<(), ModelError> {
+        if self.trees == 0 || self.trees > MAX_TREES {
+            return Err(ModelError::setting(
+                "trees",
+                format!("must be between 1 and {MAX_TREES} (got {})", self.trees),
+            ));
+        }
+        if self.max_depth == 0 {
+            return Err(ModelError::setting(
+                "max_depth",
+                "must be at least 1 (got 0)",
+            ));
+        }
+        if self.min_samples_split < 2 {
+            return Err(ModelError::setting(
+                "min_samples_split",
+                format!("must be at least 2 (got {})", self.min_samples_split),
+            ));
+        }
+        if self.features_per_split == Some(0) {
+            return Err(ModelError::setting(
+                "features_per_split",
+                "must be at least 1 (got 0); leave it out for the square root of the feature count",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A fitted forest. A row's class probabilities are the mean, over trees, of the class
+/// frequencies in the leaf it reaches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ForestModel {
+    pub trees: Vec<Tree>,
+}
+
+/// One tree as a node list; `nodes[0]` is the root and children come after their parent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Tree {
+    pub nodes: Vec<TreeNode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TreeNode {
+    /// Rows whose `feature` (index into the artifact's features) is at most `threshold` go
+    /// to `left`, the others to `right` (indices into the tree's nodes).
+    Split {
+        feature: usize,
+        threshold: f64,
+        left: usize,
+        right: usize,
+    },
+    /// How many training rows (with bootstrap repeats) of each class reached the leaf.
+    Leaf { counts: Vec<u64> },
+}
+
+pub(crate) fn fit(
+    x: &Matrix,
+    y: &[usize],
+    classes: usize,
+    settings: &RandomForestSettings,
+) -> Result<ForestModel, ModelError> {
+    let features_per_split = match settings.features_per_split {
+        Some(m) if m > x.cols => {
+            return Err(ModelError::setting(
+                "features_per_split",
+                format!("is {m}, but the model has only {} feature(s)", x.cols),
+            ))
+        }
+        Some(m) => m,
+        None => x.cols.isqrt().max(1),
+    };
+    let grower = Grower {
+        x,
+        y,
+        classes,
+        max_depth: settings.max_depth,
+        min_samples_split: settings.min_samples_split,
+        features_per_split,
+    };
+    let mut trees = Vec::new();
+    for t in 0..settings.trees {
+        trees.push(grower.grow(SeededRng::with_stream(settings.seed, t as u64)));
+    }
+    Ok(ForestModel { trees })
+}
+
+struct Grower<'a> {
+    x: &'a Matrix,
+    y: &'a [usize],
+    classes: usize,
+    max_depth: usize,
+    min_samples_split: usize,
+    features_per_split: usize,
+}
+
+/// A node still to be decided: the rows `samples[start..end]` reach it.
+struct Pending {
+    node: usize,
+    start: usize,
+    end: usize,
+    depth: usize,
+}
+
+impl Grower<'_> {
+    fn grow(&self, mut rng: SeededRng) -> Tree {
+        let n = self.x.rows;
+        let mut samples: Vec<usize> = Vec::with_capacity(n);
+        for _ in 0..n {
+            samples.push(rng.below(n));
+        }
+        let mut features: Vec<usize> = (0..self.x.cols).collect();
+        let mut scratch: Vec<(f64, usize)> = Vec::with_capacity(n);
+        let mut nodes = vec![TreeNode::Leaf { counts: Vec::new() }];
+        // An explicit stack rather than recursion: depth is bounded only by the data.
+        let mut pending = vec![Pending {
+            node: 0,
+            start: 0,
+            end: n,
+            depth: 0,
+        }];
+        while let Some(task) = pending.pop() {
+            let part = &mut samples[task.start..task.end];
+            let mut counts = vec![0u64; self.classes];
+            for &i in part.iter() {
+                counts[self.y[i]] += 1;
+            }
+            let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
+            let split =
+                if pure || part.len() < self.min_samples_split || task.depth >= self.max_depth {
+                    None
+                } else {
+                    self.best_split(part, &counts, &mut features, &mut rng, &mut scratch)
+                };
+            let Some((feature, threshold)) = split else {
+                nodes[task.node] = TreeNode::Leaf { counts };
+                continue;
+            };
+            // Stable partition: left rows first, each side in its previous order.
+            let (left, right): (Vec<usize>, Vec<usize>) = part
+                .iter()
+                .partition(|&&i| self.x.get(i, feature) <= threshold);
+            part[..left.len()].copy_from_slice(&left);
+            part[left.len()..].copy_from_slice(&right);
+            let middle = task.start + left.len();
+            let (l, r) = (nodes.len(), nodes.len() + 1);
+            nodes.push(TreeNode::Leaf { counts: Vec::new() });
+            nodes.push(TreeNode::Leaf { counts: Vec::new() });
+            nodes[task.node] = TreeNode::Split {
+                feature,
+                threshold,
+                left: l,
+                right: r,
+            };
+            let depth = task.depth + 1;
+            pending.push(Pending {
+                node: r,
+                start: middle,
+                end: task.end,
+                depth,
+            });
+            pending.push(Pending {
+                node: l,
+                start: task.start,
+                end: middle,
+                depth,
+            });
+        }
+        Tree { nodes }
+    }
+
+    /// The split of `part` with the lowest weighted Gini impurity among `features_per_split`
+    /// features drawn at random; if none of those can split the rows (all constant), more
+    /// features are drawn until one can, as scikit-learn does.
+    fn best_split(
+        &self,
+        part: &[usize],
+        counts: &[u64],
+        features: &mut [usize],
+        rng: &mut SeededRng,
+        pairs: &mut Vec<(f64, usize)>,
+    ) -> Option<(usize, f64)> {
+        // Lowest weighted Gini = highest Σ_side (Σ_class count²) / side size.
+        let mut best: Option<(f64, usize, f64)> = None;
+        let total = part.len();
+        for i in 0..features.len() {
+            if i >= self.features_per_split && best.is_some() {
+                break;
+            }
+            // Partial Fisher–Yates: features[..=i] are the ones drawn so far.
+            let j = i + rng.below(features.len() - i);
+            features.swap(i, j);
+            let feature = features[i];
+
+            pairs.clear();
+            pairs.extend(part.iter().map(|&s| (self.x.get(s, feature), self.y[s])));
+            // Stable, total order: ties keep the rows' order.
+            pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+
+            let mut left = vec![0u64; self.classes];
+            let mut right = counts.to_vec();
+            // Σ count² per side, kept exactly in integers.
+            let mut left_squares: u64 = 0;
+            let mut right_squares: u64 = counts.iter().map(|c| c * c).sum();
+            for m in 0..total - 1 {
+                let (value, class) = pairs[m];
+                left_squares += 2 * left[class] + 1;
+                left[class] += 1;
+                right_squares -= 2 * right[class] - 1;
+                right[class] -= 1;
+                let next = pairs[m + 1].0;
+                if value < next {
+                    let left_size = (m + 1) as f64;
+                    let right_size = (total - m - 1) as f64;
+                    let score = left_squares as f64 / left_size + right_squares as f64 / right_size;
+                    if best.is_none_or(|(s, _, _)| score > s) {
+                        best = Some((score, feature, threshold_between(value, next)));
+                    }
+                }
+            }
+        }
+        best.map(|(_, feature, threshold)| (feature, threshold))
+    }
+}
+
+/// A threshold `t` with `a <= t < b`, halfway when representable.
+fn threshold_between(a: f64, b: f64) -> f64 {
+    // Halving first cannot overflow.
+    let t = a / 2.0 + b / 2.0;
+    if a <= t && t < b {
+        t
+    } else {
+        a
+    }
+}
+
+impl Tree {
+    /// The class counts of the leaf `row` reaches. Only call after [`ForestModel::check`].
+    fn leaf(&self, row: &[f64]) -> &[u64] {
+        let mut index = 0;
+        loop {
+            match &self.nodes[index] {
+                TreeNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    index = if row[*feature] <= *threshold {
+                        *left
+                    } else {
+                        *right
+                    };
+                }
+                TreeNode::Leaf { counts } => return counts,
+            }
+        }
+    }
+}
+
+impl ForestModel {
+    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+        if self.trees.is_empty() {
+            return Err("a random forest needs at least one tree".into());
+        }
+        for (t, tree) in self.trees.iter().enumerate() {
+            if tree.nodes.is_empty() {
+                return Err(format!("tree {t} has no nodes"));
+            }
+            let len = tree.nodes.len();
+            for (i, node) in tree.nodes.iter().enumerate() {
+                match node {
+                    TreeNode::Split {
+                        feature,
+                        threshold,
+                        left,
+                        right,
+                    } => {
+                        if *feature >= features {
+                            return Err(format!(
+                                "tree {t} node {i} splits on feature {feature}, but there are \
+                                 only {features}"
+                            ));
+                        }
+                        if threshold.is_nan() {
+                            return Err(format!("tree {t} node {i} has no threshold"));
+                        }
+                        // Children after their parent: walking down always ends.
+                        if *left <= i || *right <= i || *left >= len || *right >= len {
+                            return Err(format!("tree {t} node {i} has invalid children"));
+                        }
+                    }
+                    TreeNode::Leaf { counts } => {
+                        if counts.len() != classes {
+                            return Err(format!(
+                                "tree {t} node {i} has {} class counts for {classes} classes",
+                                counts.len()
+                            ));
+                        }
+                        if counts.iter().all(|&c| c == 0) {
+                            return Err(format!("tree {t} node {i} is an empty leaf"));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) fn probabilities(&self, x: &Matrix, classes: usize) -> Vec<Vec<f64>> {
+        let trees = self.trees.len() as f64;
+        let mut out = Vec::with_capacity(x.rows);
+        for i in 0..x.rows {
+            let row = x.row(i);
+            let mut sums = vec![0.0; classes];
+            for tree in &self.trees {
+                let counts = tree.leaf(row);
+                let total: f64 = counts.iter().map(|&c| c as f64).sum();
+                for (s, &c) in sums.iter_mut().zip(counts) {
+                    *s += c as f64 / total;
+                }
+            }
+            for s in sums.iter_mut() {
+                *s /= trees;
+            }
+            out.push(sums);
+        }
+        out
+    }
+}

@@ -1,0 +1,71 @@
+//! The command line: `oxbook [serve] [FLAGS]` and `oxbook run NOTEBOOK [FLAGS]`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use reqwest::Url;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "oxbook",
+    version,
+    about = "Oxbook: a self-hosted ML notebook server, model registry and prediction endpoints",
+    long_about = "Oxbook: a self-hosted ML notebook server, model registry and prediction \
+                  endpoints.\n\nWith no subcommand, `oxbook` serves (same as `oxbook serve`) \
+                  and takes the serve flags below.",
+    after_help = "Logging: set RUST_LOG (e.g. RUST_LOG=debug or RUST_LOG=oxbook_server=debug).",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Used when no subcommand is given.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the page, the notebook API, the model registry and prediction endpoints.
+    Serve(ServeArgs),
+    /// Run a notebook's code cells headlessly with the native kernel and print their outputs.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (host:port; port 0 picks a free port).
+    #[arg(long, env = "OXBOOK_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub listen: String,
+    /// Directory for the SQLite database `oxbook.sqlite` (both created when missing).
+    #[arg(long, env = "OXBOOK_DATA_DIR", default_value = "data", value_name = "DIR")]
+    pub data_dir: PathBuf,
+    /// Database URL, instead of the file in --data-dir (e.g. sqlite:/srv/oxbook/db.sqlite).
+    /// Only SQLite is supported for now.
+    #[arg(long, env = "OXBOOK_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Directory served under /static/ (holds the demo notebook and its data).
+    #[arg(long, env = "OXBOOK_STATIC_DIR", default_value = "static", value_name = "DIR")]
+    pub static_dir: PathBuf,
+    /// The built page (trunk's dist directory), served at /.
+    #[arg(long, env = "OXBOOK_FRONTEND_DIR", default_value = "frontend/dist", value_name = "DIR")]
+    pub frontend_dir: PathBuf,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// A notebook JSON file, or the id of a notebook on --server.
+    #[arg(value_name = "NOTEBOOK")]
+    pub notebook: String,
+    /// Oxbook server to fetch the notebook and relative file URLs from, and to deploy and
+    /// save models to (e.g. http://127.0.0.1:8080). Without it, files come from
+    /// --static-dir or the local disk and models are written to --out-dir.
+    #[arg(long, env = "OXBOOK_SERVER", value_name = "URL")]
+    pub server: Option<Url>,
+    /// Without --server: the directory that URLs starting with /static/ map to.
+    #[arg(long, env = "OXBOOK_STATIC_DIR", default_value = "static", value_name = "DIR")]
+    pub static_dir: PathBuf,
+    /// Without --server: where saved and deployed models are written, as NAME.model.json.
+    #[arg(long, env = "OXBOOK_OUT_DIR", default_value = ".", value_name = "DIR")]
+    pub out_dir: PathBuf,
+}

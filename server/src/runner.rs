@@ -1,0 +1,358 @@
+//! `oxbook run`: runs a notebook's code cells in order with the native kernel, prints their
+//! outputs, and carries out what the cells ask for (files, model saves and deploys).
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use oxbook_kernel::Session;
+use oxbook_protocol::{
+    CellKind, CellRun, CellStatus, Effect, EndpointInfo, EndpointSpec, ErrorBody, ModelId,
+    Notebook, Output, NOTEBOOK_SCHEMA_VERSION,
+};
+use reqwest::Url;
+
+use crate::cli::RunArgs;
+use crate::error::is_valid_name;
+use crate::render::{render_error, render_output};
+
+/// How many times one cell may be re-run after being handed files it asked for. Each
+/// round provides at least one new file, so this only stops a cell that keeps inventing
+/// new URLs.
+const MAX_FETCH_ROUNDS: usize = 64;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot read the notebook file {path}: {source}")]
+    ReadNotebook { path: PathBuf, source: std::io::Error },
+    #[error("{source_name} is not an Oxbook notebook: {message}")]
+    ParseNotebook { source_name: String, message: String },
+    #[error(
+        "the notebook's schema_version {found} is newer than this oxbook understands \
+         ({NOTEBOOK_SCHEMA_VERSION}); upgrade oxbook"
+    )]
+    NewerSchema { found: u32 },
+    #[error(
+        "`{0}` is not a notebook file, and without --server there is nowhere to fetch a \
+         notebook with that id from"
+    )]
+    NoSuchNotebook(String),
+    #[error("cell {index} (id `{id}`) failed: {message}")]
+    CellFailed { index: usize, id: String, message: String },
+    #[error("cell {index} (id `{id}`): {message}")]
+    Effect { index: usize, id: String, message: String },
+    #[error("{0}")]
+    Server(String),
+    #[error("cannot write the output: {0}")]
+    Output(#[from] std::io::Error),
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunSummary {
+    pub cells_run: usize,
+    /// Models stored on the server (saved or deployed).
+    pub models: Vec<ModelId>,
+    /// Endpoints created or repointed on the server.
+    pub endpoints: Vec<EndpointInfo>,
+    /// Model files written without a server.
+    pub written: Vec<PathBuf>,
+}
+
+/// Runs the notebook named by `args`, printing to `out`. Stops at the first failing cell.
+pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunError> {
+    let remote = args.server.clone().map(Remote::new).transpose()?;
+    let notebook = load_notebook(&args.notebook, remote.as_ref()).await?;
+    let files = FileSource { remote: remote.as_ref(), static_dir: &args.static_dir };
+    let mut session = Session::new();
+    let mut summary = RunSummary::default();
+    writeln!(out, "notebook: {} ({} cells)", notebook.title, notebook.cells.len())?;
+    for (position, cell) in notebook.cells.iter().enumerate() {
+        if cell.kind != CellKind::Code {
+            continue;
+        }
+        // 1-based, as a person counts cells on the page.
+        let index = position + 1;
+        writeln!(out, "--- cell {index} (id {}) ---", cell.id)?;
+        let run = run_cell(&mut session, index, &cell.id, &cell.source, &files).await?;
+        for output in &run.outputs {
+            writeln!(out, "{}", render_output(output))?;
+        }
+        if run.status != CellStatus::Done {
+            let message = run
+                .outputs
+                .iter()
+                .find_map(|output| match output {
+                    Output::Error(error) => Some(render_error(error)),
+                    Output::DisplayData { .. } => None,
+                })
+                .unwrap_or_else(|| format!("the cell ended {:?}", run.status).to_lowercase());
+            return Err(RunError::CellFailed { index, id: cell.id.clone(), message });
+        }
+        summary.cells_run += 1;
+        for effect in &run.effects {
+            carry_out(effect, index, &cell.id, remote.as_ref(), &args.out_dir, &mut summary, out)
+                .await?;
+        }
+    }
+    writeln!(out, "ran {} code cells", summary.cells_run)?;
+    Ok(summary)
+}
+
+/// Runs one cell, handing it the files it asks for and running it again until it finishes.
+async fn run_cell(
+    session: &mut Session,
+    index: usize,
+    id: &str,
+    source: &str,
+    files: &FileSource<'_>,
+) -> Result<CellRun, RunError> {
+    let mut provided: HashSet<String> = HashSet::new();
+    for _ in 0..MAX_FETCH_ROUNDS {
+        let run = session.execute(id, source);
+        if run.status != CellStatus::Waiting {
+            return Ok(run);
+        }
+        let wanted: Vec<&String> = run
+            .effects
+            .iter()
+            .filter_map(|effect| match effect {
+                Effect::FetchFile { url } => Some(url),
+                _ => None,
+            })
+            .collect();
+        if wanted.is_empty() {
+            return Err(RunError::Effect {
+                index,
+                id: id.to_string(),
+                message: "the cell is waiting but asked for no file".to_string(),
+            });
+        }
+        for url in wanted {
+            if !provided.insert(url.clone()) {
+                return Err(RunError::Effect {
+                    index,
+                    id: id.to_string(),
+                    message: format!("the cell asked for `{url}` again after it was provided"),
+                });
+            }
+            let bytes = files.fetch(url).await.map_err(|message| RunError::Effect {
+                index,
+                id: id.to_string(),
+                message: format!("cannot fetch `{url}`: {message}"),
+            })?;
+            session.provide_file(url, bytes);
+        }
+    }
+    Err(RunError::Effect {
+        index,
+        id: id.to_string(),
+        message: format!("the cell asked for files more than {MAX_FETCH_ROUNDS} times"),
+    })
+}
+
+/// Saves or deploys a model the cell produced: on the server when there is one, else as a
+/// file in `out_dir`.
+async fn carry_out(
+    effect: &Effect,
+    index: usize,
+    cell_id: &str,
+    remote: Option<&Remote>,
+    out_dir: &Path,
+    summary: &mut RunSummary,
+    out: &mut dyn Write,
+) -> Result<(), RunError> {
+    let fail = |message: String| RunError::Effect { index, id: cell_id.to_string(), message };
+    let (model_name, artifact, endpoint) = match effect {
+        // Files were handed over before the cell finished; nothing is left to do.
+        Effect::FetchFile { .. } => return Ok(()),
+        Effect::SaveModel { model_name, artifact } => (model_name, artifact, None),
+        Effect::Deploy { endpoint, model_name, artifact } => {
+            (model_name, artifact, Some(endpoint))
+        }
+    };
+    if !is_valid_name(model_name) {
+        return Err(fail(format!(
+            "invalid model name `{model_name}`: use 1 to 64 characters of a-z, 0-9, `-` and `_`"
+        )));
+    }
+    match remote {
+        Some(remote) => {
+            let model = remote.upload_model(model_name, artifact).await.map_err(fail)?;
+            match endpoint {
+                Some(endpoint) => {
+                    let info = remote.put_endpoint(endpoint, &model).await.map_err(fail)?;
+                    let url = remote.url_of(&info.invocations_path).map_err(fail)?;
+                    writeln!(
+                        out,
+                        "deployed model `{}` version {} to endpoint `{}`: POST {url}",
+                        model.name, model.version, info.name
+                    )?;
+                    summary.endpoints.push(info);
+                }
+                None => writeln!(out, "saved model `{}` version {}", model.name, model.version)?,
+            }
+            summary.models.push(model);
+        }
+        None => {
+            std::fs::create_dir_all(out_dir).map_err(|e| {
+                fail(format!("cannot create the output directory {}: {e}", out_dir.display()))
+            })?;
+            let path = out_dir.join(format!("{model_name}.model.json"));
+            std::fs::write(&path, artifact)
+                .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
+            match endpoint {
+                Some(endpoint) => writeln!(
+                    out,
+                    "no --server to deploy endpoint `{endpoint}` to: wrote model `{model_name}` to {}",
+                    path.display()
+                )?,
+                None => writeln!(out, "wrote model `{model_name}` to {}", path.display())?,
+            }
+            summary.written.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Reads the notebook from a file, or else fetches it by id from the server.
+async fn load_notebook(name: &str, remote: Option<&Remote>) -> Result<Notebook, RunError> {
+    let path = Path::new(name);
+    let notebook: Notebook = if path.is_file() {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| RunError::ReadNotebook { path: path.to_path_buf(), source })?;
+        serde_json::from_str(&text).map_err(|e| RunError::ParseNotebook {
+            source_name: path.display().to_string(),
+            message: e.to_string(),
+        })?
+    } else if let Some(remote) = remote {
+        remote.get_notebook(name).await?
+    } else {
+        return Err(RunError::NoSuchNotebook(name.to_string()));
+    };
+    if notebook.schema_version > NOTEBOOK_SCHEMA_VERSION {
+        return Err(RunError::NewerSchema { found: notebook.schema_version });
+    }
+    Ok(notebook)
+}
+
+/// Where a cell's file URLs are read from.
+struct FileSource<'a> {
+    remote: Option<&'a Remote>,
+    static_dir: &'a Path,
+}
+
+impl FileSource<'_> {
+    async fn fetch(&self, url: &str) -> Result<Vec<u8>, String> {
+        let is_absolute = url.starts_with("http://") || url.starts_with("https://");
+        if let Some(remote) = self.remote {
+            let target = if is_absolute {
+                Url::parse(url).map_err(|e| e.to_string())?
+            } else {
+                remote.url_of(url)?
+            };
+            return remote.get_bytes(target).await;
+        }
+        if is_absolute {
+            let target = Url::parse(url).map_err(|e| e.to_string())?;
+            return Remote::new(target.clone()).map_err(|e| e.to_string())?.get_bytes(target).await;
+        }
+        let path = match url.strip_prefix("/static/") {
+            Some(rest) => self.static_dir.join(rest),
+            None => PathBuf::from(url),
+        };
+        std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+    }
+}
+
+/// An Oxbook server's HTTP API.
+struct Remote {
+    client: reqwest::Client,
+    base: Url,
+}
+
+impl Remote {
+    fn new(base: Url) -> Result<Remote, RunError> {
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| RunError::Server(format!("cannot create an HTTP client: {e}")))?;
+        Ok(Remote { client, base })
+    }
+
+    /// `path` (absolute, like `/api/models/m`) under the server's base URL, keeping any
+    /// prefix the base has (a server behind `https://host/oxbook/`).
+    fn url_of(&self, path: &str) -> Result<Url, String> {
+        let base = self.base.as_str().trim_end_matches('/');
+        let path = path.trim_start_matches('/');
+        Url::parse(&format!("{base}/{path}")).map_err(|e| format!("bad URL for `{path}`: {e}"))
+    }
+
+    fn api_url(&self, segments: &[&str]) -> Result<Url, String> {
+        let mut url = self.base.clone();
+        url.path_segments_mut()
+            .map_err(|()| format!("{} cannot be a server URL", self.base))?
+            .pop_if_empty()
+            .extend(segments);
+        Ok(url)
+    }
+
+    async fn get_bytes(&self, url: Url) -> Result<Vec<u8>, String> {
+        let response = self.client.get(url.clone()).send().await.map_err(|e| e.to_string())?;
+        let response = check(response).await?;
+        Ok(response.bytes().await.map_err(|e| e.to_string())?.to_vec())
+    }
+
+    async fn get_notebook(&self, id: &str) -> Result<Notebook, RunError> {
+        let url = self.api_url(&["api", "notebooks", id]).map_err(RunError::Server)?;
+        let fail = |message: String| RunError::Server(format!("cannot fetch notebook `{id}`: {message}"));
+        let response = self.client.get(url).send().await.map_err(|e| fail(e.to_string()))?;
+        let response = check(response).await.map_err(fail)?;
+        let text = response.text().await.map_err(|e| fail(e.to_string()))?;
+        serde_json::from_str(&text).map_err(|e| RunError::ParseNotebook {
+            source_name: format!("notebook `{id}` from the server"),
+            message: e.to_string(),
+        })
+    }
+
+    async fn upload_model(&self, name: &str, artifact: &str) -> Result<ModelId, String> {
+        let url = self.api_url(&["api", "models", name])?;
+        let response = self
+            .client
+            .post(url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(artifact.to_string())
+            .send()
+            .await
+            .map_err(|e| format!("cannot store model `{name}`: {e}"))?;
+        let response =
+            check(response).await.map_err(|e| format!("cannot store model `{name}`: {e}"))?;
+        response.json().await.map_err(|e| format!("cannot store model `{name}`: {e}"))
+    }
+
+    async fn put_endpoint(&self, endpoint: &str, model: &ModelId) -> Result<EndpointInfo, String> {
+        let url = self.api_url(&["api", "endpoints", endpoint])?;
+        let spec = EndpointSpec { model: model.name.clone(), version: Some(model.version) };
+        let fail = |e: String| format!("cannot deploy endpoint `{endpoint}`: {e}");
+        let response =
+            self.client.put(url).json(&spec).send().await.map_err(|e| fail(e.to_string()))?;
+        let response = check(response).await.map_err(fail)?;
+        response.json().await.map_err(|e| fail(e.to_string()))
+    }
+}
+
+/// The response if it succeeded, else the server's error message with its status.
+async fn check(response: reqwest::Response) -> Result<reqwest::Response, String> {
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response);
+    }
+    let url = response.url().clone();
+    let body = response.text().await.unwrap_or_default();
+    let message = serde_json::from_str::<ErrorBody>(&body)
+        .map(|e| e.error)
+        .unwrap_or_else(|_| body.chars().take(200).collect());
+    Err(format!("{url} answered {status}: {message}"))
+}
