@@ -20,21 +20,29 @@ pub enum ApiError {
     #[error("{what}: the notebook was changed elsewhere since you opened it ({message}); reload it to get the latest version — your changes are not saved")]
     Conflict { what: String, message: String },
     #[error("{what}: the server answered {status}: {message}")]
-    Status { what: String, status: u16, message: String },
+    Status {
+        what: String,
+        status: u16,
+        message: String,
+    },
     #[error("{what}: unexpected answer from the server ({message})")]
     Decode { what: String, message: String },
 }
 
 /// The page's origin, e.g. `http://127.0.0.1:8080`, for building absolute prediction URLs.
 pub fn origin() -> String {
-    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
 }
 
 /// Resolves `url` against the server's origin (not against the current page, which lives
 /// under `/notebooks/...`): `data/iris.csv` means `<origin>/data/iris.csv`.
 pub fn resolve_against_origin(url: &str) -> String {
     let base = format!("{}/", origin());
-    web_sys::Url::new_with_base(url, &base).map(|u| u.href()).unwrap_or_else(|_| url.to_string())
+    web_sys::Url::new_with_base(url, &base)
+        .map(|u| u.href())
+        .unwrap_or_else(|_| url.to_string())
 }
 
 /// Percent-encodes one path segment (model and endpoint names come from cells).
@@ -43,11 +51,14 @@ fn segment(name: &str) -> String {
 }
 
 async fn send(what: &str, request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
-    let request = request.map_err(|e| ApiError::Network { what: what.into(), message: e.to_string() })?;
-    let response = request
-        .send()
-        .await
-        .map_err(|e| ApiError::Network { what: what.into(), message: e.to_string() })?;
+    let request = request.map_err(|e| ApiError::Network {
+        what: what.into(),
+        message: e.to_string(),
+    })?;
+    let response = request.send().await.map_err(|e| ApiError::Network {
+        what: what.into(),
+        message: e.to_string(),
+    })?;
     if response.ok() {
         return Ok(response);
     }
@@ -59,14 +70,27 @@ async fn send(what: &str, request: Result<Request, gloo_net::Error>) -> Result<R
         Err(_) => body.chars().take(300).collect(),
     };
     if status == 409 {
-        Err(ApiError::Conflict { what: what.into(), message })
+        Err(ApiError::Conflict {
+            what: what.into(),
+            message,
+        })
     } else {
-        Err(ApiError::Status { what: what.into(), status, message })
+        Err(ApiError::Status {
+            what: what.into(),
+            status,
+            message,
+        })
     }
 }
 
-async fn json<T: serde::de::DeserializeOwned>(what: &str, response: Response) -> Result<T, ApiError> {
-    response.json::<T>().await.map_err(|e| ApiError::Decode { what: what.into(), message: e.to_string() })
+async fn json<T: serde::de::DeserializeOwned>(
+    what: &str,
+    response: Response,
+) -> Result<T, ApiError> {
+    response.json::<T>().await.map_err(|e| ApiError::Decode {
+        what: what.into(),
+        message: e.to_string(),
+    })
 }
 
 pub async fn list_notebooks() -> Result<Vec<NotebookSummary>, ApiError> {
@@ -77,14 +101,20 @@ pub async fn list_notebooks() -> Result<Vec<NotebookSummary>, ApiError> {
 /// Creates an empty notebook and returns its id.
 pub async fn create_notebook(title: &str) -> Result<NotebookId, ApiError> {
     let what = "creating a notebook";
-    let response =
-        send(what, Request::post(NOTEBOOKS).json(&serde_json::json!({ "title": title }))).await?;
+    let response = send(
+        what,
+        Request::post(NOTEBOOKS).json(&serde_json::json!({ "title": title })),
+    )
+    .await?;
     let created: Value = json(what, response).await?;
     created
         .get("id")
         .and_then(Value::as_str)
         .map(str::to_string)
-        .ok_or_else(|| ApiError::Decode { what: what.into(), message: "no \"id\" in the answer".into() })
+        .ok_or_else(|| ApiError::Decode {
+            what: what.into(),
+            message: "no \"id\" in the answer".into(),
+        })
 }
 
 pub async fn get_notebook(id: &str) -> Result<Notebook, ApiError> {
@@ -99,7 +129,10 @@ pub async fn save_notebook(notebook: &Notebook) -> Result<u64, ApiError> {
     let what = "saving the notebook";
     let url = format!("{NOTEBOOKS}/{}", segment(&notebook.id));
     let saved: Value = json(what, send(what, Request::put(&url).json(notebook)).await?).await?;
-    Ok(saved.get("revision").and_then(Value::as_u64).unwrap_or(notebook.revision + 1))
+    Ok(saved
+        .get("revision")
+        .and_then(Value::as_u64)
+        .unwrap_or(notebook.revision + 1))
 }
 
 pub async fn delete_notebook(id: &str) -> Result<(), ApiError> {
@@ -123,13 +156,18 @@ pub async fn list_endpoints() -> Result<Vec<EndpointInfo>, ApiError> {
 pub async fn register_model(name: &str, artifact: &str) -> Result<u32, ApiError> {
     let what = format!("saving model '{name}'");
     let url = format!("{MODELS}/{}", segment(name));
-    let request = Request::post(&url).header("content-type", "application/json").body(artifact.to_string());
+    let request = Request::post(&url)
+        .header("content-type", "application/json")
+        .body(artifact.to_string());
     let stored: Value = json(&what, send(&what, request).await?).await?;
     stored
         .get("version")
         .and_then(Value::as_u64)
         .and_then(|v| u32::try_from(v).ok())
-        .ok_or_else(|| ApiError::Decode { what, message: "no \"version\" in the answer".into() })
+        .ok_or_else(|| ApiError::Decode {
+            what,
+            message: "no \"version\" in the answer".into(),
+        })
 }
 
 /// Points `endpoint` at `spec` (creating it if needed); returns the path of its prediction
@@ -139,12 +177,18 @@ pub async fn put_endpoint(endpoint: &str, spec: &EndpointSpec) -> Result<Option<
     let url = format!("{ENDPOINTS}/{}", segment(endpoint));
     let response = send(&what, Request::put(&url).json(spec)).await?;
     let info: Value = response.json().await.unwrap_or(Value::Null);
-    Ok(info.get("invocations_path").and_then(Value::as_str).map(str::to_string))
+    Ok(info
+        .get("invocations_path")
+        .and_then(Value::as_str)
+        .map(str::to_string))
 }
 
 /// The bytes at `url` (relative URLs are against the origin), for a cell's `FetchFile`.
 pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
     let what = format!("fetching {url}");
     let response = send(&what, Request::get(&resolve_against_origin(url)).build()).await?;
-    response.binary().await.map_err(|e| ApiError::Network { what, message: e.to_string() })
+    response.binary().await.map_err(|e| ApiError::Network {
+        what,
+        message: e.to_string(),
+    })
 }

@@ -85,7 +85,11 @@ pub enum CrashDecision {
 /// The restart policy, apart from any worker so it can be tested on its own: a kernel
 /// that had been ready is always replaced; one that keeps dying while loading is not.
 pub fn after_crash(was_ready: bool, failed_starts_before: u32) -> CrashDecision {
-    let failed_starts = if was_ready { 0 } else { failed_starts_before + 1 };
+    let failed_starts = if was_ready {
+        0
+    } else {
+        failed_starts_before + 1
+    };
     if failed_starts >= MAX_START_ATTEMPTS {
         CrashDecision::GiveUp { failed_starts }
     } else {
@@ -166,28 +170,41 @@ impl KernelBridge {
     pub async fn execute(&self, cell_id: &str, code: &str) -> Result<CellRun, KernelError> {
         let inner = &self.inner;
         if inner.state.get() == KernelState::Failed {
-            return Err(KernelError::Unavailable { reason: inner.last_failure.borrow().clone() });
+            return Err(KernelError::Unavailable {
+                reason: inner.last_failure.borrow().clone(),
+            });
         }
         let reply = {
             let mut pending = inner.pending.borrow_mut();
             if let Some(running) = pending.as_ref() {
-                return Err(KernelError::Busy { running: running.cell_id.clone() });
+                return Err(KernelError::Busy {
+                    running: running.cell_id.clone(),
+                });
             }
             let (reply, answer) = oneshot::channel();
-            *pending = Some(Pending { cell_id: cell_id.to_string(), reply });
+            *pending = Some(Pending {
+                cell_id: cell_id.to_string(),
+                reply,
+            });
             answer
         };
         if inner.ready.get() {
             inner.set_state(KernelState::Busy);
         }
-        inner.post(&KernelRequest::Execute { cell_id: cell_id.to_string(), code: code.to_string() });
+        inner.post(&KernelRequest::Execute {
+            cell_id: cell_id.to_string(),
+            code: code.to_string(),
+        });
         // A dropped sender means the bridge was shut down with the cell in flight.
         reply.await.unwrap_or(Err(KernelError::Restarted))
     }
 
     /// Hands the kernel the bytes a cell asked for with `Effect::FetchFile`.
     pub fn provide_file(&self, url: &str, bytes: Vec<u8>) {
-        self.inner.post(&KernelRequest::ProvideFile { url: url.to_string(), bytes });
+        self.inner.post(&KernelRequest::ProvideFile {
+            url: url.to_string(),
+            bytes,
+        });
     }
 
     /// Asks the kernel to forget its variables (the worker stays).
@@ -238,7 +255,11 @@ impl Inner {
         let worker = match Worker::new(&self.worker_url) {
             Ok(worker) => worker,
             Err(e) => {
-                let reason = format!("cannot start a worker from {}: {}", self.worker_url, js_text(&e));
+                let reason = format!(
+                    "cannot start a worker from {}: {}",
+                    self.worker_url,
+                    js_text(&e)
+                );
                 self.give_up(reason);
                 return;
             }
@@ -259,7 +280,11 @@ impl Inner {
         });
         worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        *self.live.borrow_mut() = Some(Live { worker, _on_message: on_message, _on_error: on_error });
+        *self.live.borrow_mut() = Some(Live {
+            worker,
+            _on_message: on_message,
+            _on_error: on_error,
+        });
     }
 
     fn is_current(&self, generation: u32) -> bool {
@@ -280,12 +305,18 @@ impl Inner {
                 self.failed_starts.set(0);
                 let queued: Vec<String> = self.outbox.borrow_mut().drain(..).collect();
                 let busy = self.pending.borrow().is_some();
-                self.set_state(if busy { KernelState::Busy } else { KernelState::Ready });
+                self.set_state(if busy {
+                    KernelState::Busy
+                } else {
+                    KernelState::Ready
+                });
                 for text in queued {
                     self.post_text(text);
                 }
             }
-            Ok(WorkerMessage::Event(KernelEvent::Started { .. })) => self.set_state(KernelState::Busy),
+            Ok(WorkerMessage::Event(KernelEvent::Started { .. })) => {
+                self.set_state(KernelState::Busy)
+            }
             Ok(WorkerMessage::Event(KernelEvent::Finished(run))) => {
                 let finished = {
                     let mut pending = self.pending.borrow_mut();
@@ -349,7 +380,9 @@ impl Inner {
             }
             CrashDecision::GiveUp { failed_starts } => {
                 self.failed_starts.set(failed_starts);
-                self.give_up(format!("it stopped {failed_starts} times while loading; last: {reason}"));
+                self.give_up(format!(
+                    "it stopped {failed_starts} times while loading; last: {reason}"
+                ));
             }
         }
     }
@@ -382,7 +415,9 @@ impl Inner {
                     self.outbox.borrow_mut().push(text);
                 }
             }
-            Err(e) => web_sys::console::error_1(&format!("cannot encode a kernel request: {e}").into()),
+            Err(e) => {
+                web_sys::console::error_1(&format!("cannot encode a kernel request: {e}").into())
+            }
         }
     }
 

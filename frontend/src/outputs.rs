@@ -32,7 +32,12 @@ pub fn OutputView(output: Output) -> impl IntoView {
 
 #[component]
 fn DisplayView(data: MimeBundle) -> impl IntoView {
-    let MimeBundle { text, html, svg, table } = data;
+    let MimeBundle {
+        text,
+        html,
+        svg,
+        table,
+    } = data;
     if let Some(table) = table {
         EitherOf5::A(view! { <TableView table=table /> })
     } else if let Some(svg) = svg {
@@ -48,7 +53,10 @@ fn DisplayView(data: MimeBundle) -> impl IntoView {
 
 /// `data:` URL of an SVG document, for an `<img>`: images never run their scripts.
 pub fn svg_data_url(svg: &str) -> String {
-    format!("data:image/svg+xml;base64,{}", base64::engine::general_purpose::STANDARD.encode(svg))
+    format!(
+        "data:image/svg+xml;base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(svg)
+    )
 }
 
 /// Where an error happened, as shown: `line 3, column 7`.
@@ -62,7 +70,8 @@ pub fn error_location(error: &CellError) -> Option<String> {
 
 #[component]
 fn ErrorView(error: CellError) -> impl IntoView {
-    let location = error_location(&error).map(|at| view! { <span class="location">" (" {at} ")"</span> });
+    let location =
+        error_location(&error).map(|at| view! { <span class="location">" (" {at} ")"</span> });
     let ename = error.ename.clone();
     view! {
         <div class="output-error" data-ename=ename>
@@ -107,7 +116,10 @@ fn TableView(table: TableData) -> impl IntoView {
         .rows
         .into_iter()
         .map(|row| {
-            let cells = row.iter().map(|v| view! { <td>{cell_text(v)}</td> }).collect_view();
+            let cells = row
+                .iter()
+                .map(|v| view! { <td>{cell_text(v)}</td> })
+                .collect_view();
             view! { <tr>{cells}</tr> }
         })
         .collect_view();

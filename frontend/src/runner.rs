@@ -7,7 +7,9 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use oxbook_protocol::{Cell, CellError, CellId, CellKind, CellStatus, Effect, EndpointSpec, Output};
+use oxbook_protocol::{
+    Cell, CellError, CellId, CellKind, CellStatus, Effect, EndpointSpec, Output,
+};
 
 use crate::api;
 use crate::kernel_bridge::{KernelBridge, KernelError};
@@ -37,7 +39,12 @@ impl CellModel {
     }
 
     pub fn empty(kind: CellKind) -> Self {
-        CellModel::from_cell(Cell { id: new_cell_id(), kind, source: String::new(), outputs: Vec::new() })
+        CellModel::from_cell(Cell {
+            id: new_cell_id(),
+            kind,
+            source: String::new(),
+            outputs: Vec::new(),
+        })
     }
 
     /// The cell as saved (outputs included, run state not).
@@ -46,7 +53,11 @@ impl CellModel {
             id: self.id.clone(),
             kind: self.kind,
             source: self.source.get_untracked(),
-            outputs: if self.kind == CellKind::Code { self.outputs.get_untracked() } else { Vec::new() },
+            outputs: if self.kind == CellKind::Code {
+                self.outputs.get_untracked()
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -74,7 +85,12 @@ pub fn status_name(status: CellStatus) -> &'static str {
 }
 
 fn error_output(ename: &str, message: impl Into<String>) -> Output {
-    Output::Error(CellError { ename: ename.to_string(), message: message.into(), line: None, column: None })
+    Output::Error(CellError {
+        ename: ename.to_string(),
+        message: message.into(),
+        line: None,
+        column: None,
+    })
 }
 
 /// How a cell ends when the kernel itself failed under it.
@@ -178,14 +194,18 @@ impl Runner {
 
     async fn run_cell(&self, cell: &CellModel) -> CellStatus {
         let kernel = &self.inner.kernel;
-        let Some(code) = cell.source.try_get_untracked() else { return CellStatus::Idle };
+        let Some(code) = cell.source.try_get_untracked() else {
+            return CellStatus::Idle;
+        };
         cell.outputs.try_set(Vec::new());
         cell.status.try_set(CellStatus::Running);
         let mut fetch_rounds = 0;
         loop {
             let run = match kernel.execute(&cell.id, &code).await {
                 Ok(run) => run,
-                Err(error) => return finish(cell, vec![kernel_failure(&error).1], CellStatus::Failed),
+                Err(error) => {
+                    return finish(cell, vec![kernel_failure(&error).1], CellStatus::Failed)
+                }
             };
             let wanted: Vec<String> = run
                 .effects
@@ -206,7 +226,11 @@ impl Runner {
                     } else {
                         format!("The cell still needs files after {MAX_FETCH_ROUNDS} rounds of fetching.")
                     };
-                    return finish(cell, vec![error_output("FetchFailed", why)], CellStatus::Failed);
+                    return finish(
+                        cell,
+                        vec![error_output("FetchFailed", why)],
+                        CellStatus::Failed,
+                    );
                 }
                 cell.status.try_set(CellStatus::Running);
                 continue;
@@ -251,11 +275,18 @@ fn finish(cell: &CellModel, outputs: Vec<Output>, status: CellStatus) -> CellSta
 async fn carry_out(effect: Effect) -> Option<Output> {
     match effect {
         Effect::FetchFile { .. } => None,
-        Effect::SaveModel { model_name, artifact } => Some(match api::register_model(&model_name, &artifact).await {
+        Effect::SaveModel {
+            model_name,
+            artifact,
+        } => Some(match api::register_model(&model_name, &artifact).await {
             Ok(version) => Output::text(format!("Saved model {model_name} v{version}")),
             Err(e) => error_output("SaveModelFailed", e.to_string()),
         }),
-        Effect::Deploy { endpoint, model_name, artifact } => Some(deploy(&endpoint, &model_name, &artifact).await),
+        Effect::Deploy {
+            endpoint,
+            model_name,
+            artifact,
+        } => Some(deploy(&endpoint, &model_name, &artifact).await),
     }
 }
 
@@ -264,13 +295,24 @@ async fn deploy(endpoint: &str, model_name: &str, artifact: &str) -> Output {
         Ok(version) => version,
         Err(e) => return error_output("DeployFailed", e.to_string()),
     };
-    let spec = EndpointSpec { model: model_name.to_string(), version: Some(version) };
+    let spec = EndpointSpec {
+        model: model_name.to_string(),
+        version: Some(version),
+    };
     match api::put_endpoint(endpoint, &spec).await {
         Ok(path) => {
             let path = path.unwrap_or_else(|| {
-                format!("/endpoints/{}/invocations", js_sys::encode_uri_component(endpoint))
+                format!(
+                    "/endpoints/{}/invocations",
+                    js_sys::encode_uri_component(endpoint)
+                )
             });
-            Output::text(deployed_message(endpoint, model_name, version, &format!("{}{path}", api::origin())))
+            Output::text(deployed_message(
+                endpoint,
+                model_name,
+                version,
+                &format!("{}{path}", api::origin()),
+            ))
         }
         Err(e) => error_output("DeployFailed", e.to_string()),
     }

@@ -11,20 +11,30 @@ use oxbook_frontend::screens::editor::NotebookEditor;
 use oxbook_protocol::{Cell, CellKind, Notebook};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
-use web_sys::{Element, Event, EventInit, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit};
+use web_sys::{
+    Element, Event, EventInit, HtmlElement, HtmlTextAreaElement, KeyboardEvent, KeyboardEventInit,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn code(id: &str, source: &str) -> Cell {
-    Cell { id: id.into(), kind: CellKind::Code, source: source.into(), outputs: vec![] }
+    Cell {
+        id: id.into(),
+        kind: CellKind::Code,
+        source: source.into(),
+        outputs: vec![],
+    }
 }
 
 fn mount_editor(cells: Vec<Cell>) -> Element {
     let notebook = Notebook::new("nb-test".into(), "Test notebook".into(), cells);
     let url = worker_url(FAKE_KERNEL);
     let root = container();
-    leptos::mount::mount_to(root.clone(), move || view! { <NotebookEditor notebook=notebook worker_url=url /> })
-        .forget();
+    leptos::mount::mount_to(
+        root.clone(),
+        move || view! { <NotebookEditor notebook=notebook worker_url=url /> },
+    )
+    .forget();
     root.into()
 }
 
@@ -37,16 +47,25 @@ fn status(root: &Element, id: &str) -> String {
 }
 
 fn click(root: &Element, selector: &str) {
-    query(root, selector).unwrap_or_else(|| panic!("no {selector}")).unchecked_into::<HtmlElement>().click();
+    query(root, selector)
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into::<HtmlElement>()
+        .click();
 }
 
 #[wasm_bindgen_test]
 async fn shows_the_notebook_and_the_kernel_state() {
     let root = mount_editor(vec![code("c1", "x = 1")]);
-    let title: web_sys::HtmlInputElement = query(&root, "#notebook-title").unwrap().unchecked_into();
-    web_sys::console::log_1(&format!("title html: {} value: {:?}", title.outer_html(), title.value()).into());
+    let title: web_sys::HtmlInputElement =
+        query(&root, "#notebook-title").unwrap().unchecked_into();
     wait_for("the title", || title.value() == "Test notebook").await;
-    for selector in ["#run-all", "#save", "#add-code-cell", "#add-markdown-cell", "#restart-kernel"] {
+    for selector in [
+        "#run-all",
+        "#save",
+        "#add-code-cell",
+        "#add-markdown-cell",
+        "#restart-kernel",
+    ] {
         assert!(query(&root, selector).is_some(), "missing {selector}");
     }
     assert_eq!(attr(&root, &cell_sel("c1"), "data-kind"), "code");
@@ -54,17 +73,30 @@ async fn shows_the_notebook_and_the_kernel_state() {
     assert!(query(&root, &format!("{} textarea.cell-source", cell_sel("c1"))).is_some());
     assert!(query(&root, &format!("{} button.run-cell", cell_sel("c1"))).is_some());
     assert_eq!(attr(&root, "#kernel-status", "data-state"), "starting");
-    wait_for("the kernel", || attr(&root, "#kernel-status", "data-state") == "ready").await;
+    wait_for("the kernel", || {
+        attr(&root, "#kernel-status", "data-state") == "ready"
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]
 async fn a_kernel_crash_during_run_all_fails_that_cell_and_cancels_the_rest() {
-    let root = mount_editor(vec![code("c1", "a = 1"), code("c2", "crash here"), code("c3", "b = 2")]);
+    let root = mount_editor(vec![
+        code("c1", "a = 1"),
+        code("c2", "crash here"),
+        code("c3", "b = 2"),
+    ]);
     click(&root, "#run-all");
-    wait_for("the crashed cell to fail", || status(&root, "c2") == "failed").await;
+    wait_for("the crashed cell to fail", || {
+        status(&root, "c2") == "failed"
+    })
+    .await;
 
     assert_eq!(status(&root, "c1"), "done");
-    assert_eq!(text(&root, &format!("{} pre.output-text", cell_sel("c1"))), "echo: a = 1 files=0");
+    assert_eq!(
+        text(&root, &format!("{} pre.output-text", cell_sel("c1"))),
+        "echo: a = 1 files=0"
+    );
     let report = text(&root, &format!("{} div.output-error", cell_sel("c2")));
     assert!(report.contains("KernelCrashed"), "{report}");
     assert!(report.contains("simulated kernel crash"), "{report}");
@@ -73,10 +105,16 @@ async fn a_kernel_crash_during_run_all_fails_that_cell_and_cancels_the_rest() {
     assert!(query_all(&root, &format!("{} div.outputs > *", cell_sel("c3"))).is_empty());
 
     // The page restarted the kernel by itself; the next run works.
-    wait_for("the restarted kernel", || attr(&root, "#kernel-status", "data-state") == "ready").await;
+    wait_for("the restarted kernel", || {
+        attr(&root, "#kernel-status", "data-state") == "ready"
+    })
+    .await;
     click(&root, &format!("{} button.run-cell", cell_sel("c3")));
     wait_for("the cell after the crash", || status(&root, "c3") == "done").await;
-    assert_eq!(text(&root, &format!("{} pre.output-text", cell_sel("c3"))), "echo: b = 2 files=0");
+    assert_eq!(
+        text(&root, &format!("{} pre.output-text", cell_sel("c3"))),
+        "echo: b = 2 files=0"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -85,19 +123,29 @@ async fn a_failing_cell_stops_run_all() {
     click(&root, "#run-all");
     wait_for("the failing cell", || status(&root, "c1") == "failed").await;
     let shown = text(&root, &format!("{} div.output-error", cell_sel("c1")));
-    assert!(shown.contains("RuntimeError") && shown.contains("line 2, column 5"), "{shown}");
-    wait_for("the next cell to be cancelled", || status(&root, "c2") == "idle").await;
+    assert!(
+        shown.contains("RuntimeError") && shown.contains("line 2, column 5"),
+        "{shown}"
+    );
+    wait_for("the next cell to be cancelled", || {
+        status(&root, "c2") == "idle"
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]
 async fn typing_then_shift_enter_runs_the_new_source() {
     let root = mount_editor(vec![code("c1", "old")]);
     let textarea: HtmlTextAreaElement =
-        query(&root, &format!("{} textarea.cell-source", cell_sel("c1"))).unwrap().unchecked_into();
+        query(&root, &format!("{} textarea.cell-source", cell_sel("c1")))
+            .unwrap()
+            .unchecked_into();
     textarea.set_value("y = 41 + 1");
     let init = EventInit::new();
     init.set_bubbles(true);
-    textarea.dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap()).unwrap();
+    textarea
+        .dispatch_event(&Event::new_with_event_init_dict("input", &init).unwrap())
+        .unwrap();
 
     let init = KeyboardEventInit::new();
     init.set_key("Enter");
@@ -106,10 +154,16 @@ async fn typing_then_shift_enter_runs_the_new_source() {
     init.set_cancelable(true);
     let keydown = KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
     textarea.dispatch_event(&keydown).unwrap();
-    assert!(keydown.default_prevented(), "Shift+Enter must not insert a newline");
+    assert!(
+        keydown.default_prevented(),
+        "Shift+Enter must not insert a newline"
+    );
 
     wait_for("the cell to run", || status(&root, "c1") == "done").await;
-    assert_eq!(text(&root, &format!("{} pre.output-text", cell_sel("c1"))), "echo: y = 41 + 1 files=0");
+    assert_eq!(
+        text(&root, &format!("{} pre.output-text", cell_sel("c1"))),
+        "echo: y = 41 + 1 files=0"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -127,9 +181,15 @@ async fn markdown_cells_render_sanitized() {
     assert!(query(&rendered, "script").is_none());
     let link = query(&rendered, "a").expect("the link text stays");
     assert_eq!(link.text_content().unwrap(), "x");
-    assert!(link.get_attribute("href").is_none(), "a javascript: link loses its target");
+    assert!(
+        link.get_attribute("href").is_none(),
+        "a javascript: link loses its target"
+    );
     click(&root, "#run-all");
-    wait_for("the markdown cell to count as run", || status(&root, "m1") == "done").await;
+    wait_for("the markdown cell to count as run", || {
+        status(&root, "m1") == "done"
+    })
+    .await;
 }
 
 #[wasm_bindgen_test]
@@ -139,12 +199,20 @@ async fn adding_moving_and_deleting_cells() {
     click(&root, "#add-code-cell");
     wait_for("two new cells", || query_all(&root, "div.cell").len() == 3).await;
     let kinds = |root: &Element| -> Vec<String> {
-        query_all(root, "div.cell").iter().map(|c| c.get_attribute("data-kind").unwrap()).collect()
+        query_all(root, "div.cell")
+            .iter()
+            .map(|c| c.get_attribute("data-kind").unwrap())
+            .collect()
     };
     assert_eq!(kinds(&root), ["code", "markdown", "code"]);
     click(&root, &format!("{} button.move-down", cell_sel("c1")));
     wait_for("the move", || kinds(&root) == ["markdown", "code", "code"]).await;
-    assert_eq!(query_all(&root, "div.cell")[1].get_attribute("data-cell-id").unwrap(), "c1");
+    assert_eq!(
+        query_all(&root, "div.cell")[1]
+            .get_attribute("data-cell-id")
+            .unwrap(),
+        "c1"
+    );
     click(&root, &format!("{} button.delete-cell", cell_sel("c1")));
     wait_for("the deletion", || query(&root, &cell_sel("c1")).is_none()).await;
     assert_eq!(query_all(&root, "div.cell").len(), 2);
@@ -167,7 +235,10 @@ async fn a_missing_file_fails_the_cell() {
     click(&root, &format!("{} button.run-cell", cell_sel("c1")));
     wait_for("the cell to fail", || status(&root, "c1") == "failed").await;
     let shown = text(&root, &format!("{} div.output-error", cell_sel("c1")));
-    assert!(shown.contains("FetchFailed") && shown.contains("/no/such/file.csv"), "{shown}");
+    assert!(
+        shown.contains("FetchFailed") && shown.contains("/no/such/file.csv"),
+        "{shown}"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -176,7 +247,13 @@ async fn a_failed_deployment_becomes_an_error_output() {
     let root = mount_editor(vec![code("c1", "deploy it")]);
     click(&root, &format!("{} button.run-cell", cell_sel("c1")));
     wait_for("the cell to fail", || status(&root, "c1") == "failed").await;
-    assert_eq!(text(&root, &format!("{} pre.output-text", cell_sel("c1"))), "echo: deploy it files=0");
+    assert_eq!(
+        text(&root, &format!("{} pre.output-text", cell_sel("c1"))),
+        "echo: deploy it files=0"
+    );
     let shown = text(&root, &format!("{} div.output-error", cell_sel("c1")));
-    assert!(shown.contains("DeployFailed") && shown.contains("saving model 'iris'"), "{shown}");
+    assert!(
+        shown.contains("DeployFailed") && shown.contains("saving model 'iris'"),
+        "{shown}"
+    );
 }

@@ -53,16 +53,28 @@ async fn provided_files_reach_the_kernel() {
 async fn a_crash_fails_the_cell_and_starts_a_new_kernel() {
     let (bridge, states) = recorded_bridge(FAKE_KERNEL);
     bridge.execute("c0", "a = 1").await.unwrap();
-    let error = bridge.execute("c1", "crash now").await.expect_err("the kernel died");
+    let error = bridge
+        .execute("c1", "crash now")
+        .await
+        .expect_err("the kernel died");
     match &error {
-        KernelError::Crashed { reason } => assert!(reason.contains("simulated kernel crash"), "{reason}"),
+        KernelError::Crashed { reason } => {
+            assert!(reason.contains("simulated kernel crash"), "{reason}")
+        }
         other => panic!("expected a crash, got {other:?}"),
     }
-    assert_eq!(bridge.workers_started(), 2, "a fresh worker replaces the dead one");
+    assert_eq!(
+        bridge.workers_started(),
+        2,
+        "a fresh worker replaces the dead one"
+    );
     assert!(states.borrow().contains(&KernelState::Restarting));
     wait_for("the new kernel", || bridge.state() == KernelState::Ready).await;
     // The new kernel works, and it is a new session (it holds no files of the old one).
-    let run = bridge.execute("c2", "after").await.expect("the restarted kernel runs cells");
+    let run = bridge
+        .execute("c2", "after")
+        .await
+        .expect("the restarted kernel runs cells");
     assert_eq!(run.outputs, vec![Output::text("echo: after files=0")]);
     bridge.shutdown();
 }
@@ -70,10 +82,22 @@ async fn a_crash_fails_the_cell_and_starts_a_new_kernel() {
 #[wasm_bindgen_test]
 async fn a_panic_report_names_the_cause() {
     let (bridge, _) = recorded_bridge(FAKE_KERNEL);
-    let error = bridge.execute("c1", "panic please").await.expect_err("the kernel panicked");
-    let KernelError::Crashed { reason } = error else { panic!("expected a crash, got {error:?}") };
-    assert!(reason.contains("simulated panic at kernel/src/session.rs"), "{reason}");
-    assert_eq!(bridge.workers_started(), 2, "one replacement, not one per event");
+    let error = bridge
+        .execute("c1", "panic please")
+        .await
+        .expect_err("the kernel panicked");
+    let KernelError::Crashed { reason } = error else {
+        panic!("expected a crash, got {error:?}")
+    };
+    assert!(
+        reason.contains("simulated panic at kernel/src/session.rs"),
+        "{reason}"
+    );
+    assert_eq!(
+        bridge.workers_started(),
+        2,
+        "one replacement, not one per event"
+    );
     wait_for("the new kernel", || bridge.state() == KernelState::Ready).await;
     bridge.shutdown();
 }
@@ -81,14 +105,22 @@ async fn a_panic_report_names_the_cause() {
 #[wasm_bindgen_test]
 async fn a_worker_that_never_starts_is_given_up() {
     let (bridge, states) = recorded_bridge(BROKEN_KERNEL);
-    let error = bridge.execute("c1", "x").await.expect_err("there is no kernel");
-    let KernelError::Unavailable { reason } = error else { panic!("expected unavailable, got {error:?}") };
+    let error = bridge
+        .execute("c1", "x")
+        .await
+        .expect_err("there is no kernel");
+    let KernelError::Unavailable { reason } = error else {
+        panic!("expected unavailable, got {error:?}")
+    };
     assert!(reason.contains("broken worker script"), "{reason}");
     assert_eq!(bridge.workers_started(), MAX_START_ATTEMPTS);
     assert_eq!(bridge.state(), KernelState::Failed);
     assert_eq!(states.borrow().last(), Some(&KernelState::Failed));
     // Once failed, requests are refused at once rather than hanging.
-    assert!(matches!(bridge.execute("c2", "y").await, Err(KernelError::Unavailable { .. })));
+    assert!(matches!(
+        bridge.execute("c2", "y").await,
+        Err(KernelError::Unavailable { .. })
+    ));
 }
 
 #[wasm_bindgen_test]
@@ -102,11 +134,16 @@ async fn restart_interrupts_a_hung_cell() {
         });
     }
     wait_for("the cell to start", || bridge.state() == KernelState::Busy).await;
-    assert!(matches!(bridge.execute("c2", "x").await, Err(KernelError::Busy { running }) if running == "c1"));
+    assert!(
+        matches!(bridge.execute("c2", "x").await, Err(KernelError::Busy { running }) if running == "c1")
+    );
     bridge.restart();
     assert_eq!(bridge.state(), KernelState::Restarting);
     wait_for("the interrupted cell to end", || result.borrow().is_some()).await;
-    assert_eq!(result.borrow_mut().take().unwrap(), Err(KernelError::Restarted));
+    assert_eq!(
+        result.borrow_mut().take().unwrap(),
+        Err(KernelError::Restarted)
+    );
     let run = bridge.execute("c3", "fresh").await.unwrap();
     assert_eq!(run.outputs, vec![Output::text("echo: fresh files=0")]);
     assert_eq!(bridge.workers_started(), 2);

@@ -191,8 +191,14 @@ impl ModelArtifact {
             Some(Value::String(_)) => {}
             _ => return Err(ArtifactError::Malformed("missing algorithm name".into())),
         }
-        let artifact: ModelArtifact = serde_path_to_error::deserialize(value)
-            .map_err(|e| ArtifactError::Malformed(format!("at {}: {}", e.path(), e.inner())))?;
+        let artifact: ModelArtifact = serde_path_to_error::deserialize(value).map_err(|e| {
+            let path = e.path().to_string();
+            ArtifactError::Malformed(if path == "." {
+                e.inner().to_string()
+            } else {
+                format!("at {path}: {}", e.inner())
+            })
+        })?;
         artifact.validate()?;
         Ok(artifact)
     }

@@ -21,7 +21,7 @@ pub enum LoadError {
         column: usize,
         name: Option<String>,
     },
-    #[error("line {line}: {found} fields, but the header has {expected}")]
+    #[error("line {line}: expected {expected} fields (as in the header), found {found}")]
     Ragged {
         line: u64,
         expected: usize,
@@ -56,23 +56,35 @@ pub fn parse_csv(bytes: &[u8]) -> Result<Frame, LoadError> {
         .flexible(true)
         .trim(csv::Trim::All)
         .from_reader(bytes);
+    // The reader's own line numbers drift on CRLF input (a record "starts" at the `\n`
+    // that ended the previous line), so lines are counted from byte offsets instead.
+    let line_at = |offset: u64| -> u64 {
+        let offset = usize::try_from(offset)
+            .unwrap_or(usize::MAX)
+            .min(bytes.len());
+        let start = bytes[offset..]
+            .iter()
+            .position(|b| !matches!(b, b'\r' | b'\n'))
+            .map_or(bytes.len(), |skip| offset + skip);
+        1 + bytes[..start].iter().filter(|&&b| b == b'\n').count() as u64
+    };
     let mut record = csv::ByteRecord::new();
     let mut header: Option<Vec<String>> = None;
     let mut raw: Vec<Vec<Option<String>>> = Vec::new();
     loop {
-        let line = reader.position().line();
+        let start = reader.position().byte();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
-                let line = e.position().map_or(line, |p| p.line());
+                let line = line_at(e.position().map_or(start, |p| p.byte()));
                 return Err(LoadError::Malformed {
                     line,
                     message: e.to_string(),
                 });
             }
         }
-        let line = record.position().map_or(line, |p| p.line());
+        let line = line_at(record.position().map_or(start, |p| p.byte()));
         match &header {
             None => header = Some(read_header(&record, line)?),
             Some(names) => {

@@ -568,6 +568,14 @@ impl Frame {
     /// line of types, the rows (`null` for a missing value; numbers right-aligned), an
     /// ellipsis line when rows were left out, and a `[R rows × C columns]` line.
     pub fn to_text(&self, max_rows: usize) -> String {
+        let footer = format!(
+            "[{} × {}]",
+            plural(self.rows, "row"),
+            plural(self.columns.len(), "column")
+        );
+        if self.columns.is_empty() {
+            return footer;
+        }
         let shown = self.rows.min(max_rows);
         let mut cells: Vec<Vec<String>> = Vec::with_capacity(self.columns.len());
         for column in self.columns() {
@@ -602,11 +610,7 @@ impl Frame {
         if shown < self.rows {
             out.push_str("…\n");
         }
-        out.push_str(&format!(
-            "[{} × {}]",
-            plural(self.rows, "row"),
-            plural(self.columns.len(), "column")
-        ));
+        out.push_str(&footer);
         out
     }
 }
@@ -738,6 +742,6 @@ fn count_values(data: &ColumnData) -> Vec<(Key, usize)> {
     }
     let mut counted: Vec<(Key, usize)> = counts.into_iter().collect();
     // Stable sort: equal counts keep the map's ascending value order.
-    counted.sort_by(|a, b| b.1.cmp(&a.1));
+    counted.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     counted
 }

@@ -45,10 +45,14 @@ pub enum PlotError {
     NotNumeric { column: String, dtype: DType },
     #[error("column '{column}' has no values to plot (it is empty or all null)")]
     NoData { column: String },
+    #[error("no row has values in both '{x}' and '{y}'")]
+    NoPoints { x: String, y: String },
     #[error("bins must be between 1 and {MAX_BINS}, not {0}")]
     BadBins(i64),
     #[error("column '{column}' has {count} distinct values; color_by takes at most {MAX_GROUPS}")]
     TooManyGroups { column: String, count: usize },
+    #[error("the values of column '{column}' span too wide a range to plot")]
+    Range { column: String },
     #[error("drawing failed: {0}")]
     Draw(String),
 }
@@ -69,20 +73,35 @@ fn numeric(frame: &Frame, column: &str) -> Result<Vec<(usize, f64)>, PlotError> 
             })
         }
     }
+    // Infinite values (a CSV may hold 1e999) have no place on an axis.
     Ok((0..frame.row_count())
-        .filter_map(|r| data.f64_at(r).map(|x| (r, x)))
+        .filter_map(|r| data.f64_at(r).filter(|x| x.is_finite()).map(|x| (r, x)))
         .collect())
 }
 
-/// `[lo, hi]` widened so that a single value still gets a visible range.
-fn span(values: impl Iterator<Item = f64>) -> (f64, f64) {
+/// `[lo, hi]` of `values` widened by `pad` of its width on each side, and so that a
+/// single value still gets a visible range; an error when the width overflows.
+fn span(
+    column: &str,
+    values: impl Iterator<Item = f64>,
+    pad: f64,
+) -> Result<(f64, f64), PlotError> {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), x| {
         (lo.min(x), hi.max(x))
     });
-    if lo < hi {
+    let (lo, hi) = if lo < hi {
         (lo, hi)
     } else {
         (lo - 0.5, hi + 0.5)
+    };
+    let margin = (hi - lo) * pad;
+    let (lo, hi) = (lo - margin, hi + margin);
+    if (hi - lo).is_finite() {
+        Ok((lo, hi))
+    } else {
+        Err(PlotError::Range {
+            column: column.to_string(),
+        })
     }
 }
 
@@ -106,7 +125,7 @@ pub fn histogram(frame: &Frame, column: &str, bins: i64) -> Result<String, PlotE
             column: column.to_string(),
         });
     }
-    let (lo, hi) = span(values.iter().map(|v| v.1));
+    let (lo, hi) = span(column, values.iter().map(|v| v.1), 0.0)?;
     let width = (hi - lo) / bin_count as f64;
     let mut counts = vec![0usize; bin_count];
     for &(_, x) in &values {
@@ -140,6 +159,8 @@ pub fn histogram(frame: &Frame, column: &str, bins: i64) -> Result<String, PlotE
             .disable_x_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.1))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
             .x_desc(column)
             .y_desc("count")
             .x_label_formatter(&|x| tick(*x))
@@ -187,11 +208,12 @@ pub fn scatter(
     }
     let points: Vec<(usize, f64, f64)> = xs
         .iter()
-        .filter_map(|&(r, xv)| ys.f64_at(r).map(|yv| (r, xv, yv)))
+        .filter_map(|&(r, xv)| ys.f64_at(r).filter(|y| y.is_finite()).map(|yv| (r, xv, yv)))
         .collect();
     if points.is_empty() {
-        return Err(PlotError::NoData {
-            column: format!("{x}' and '{y}"),
+        return Err(PlotError::NoPoints {
+            x: x.to_string(),
+            y: y.to_string(),
         });
     }
     // Each group's colour index, in legend order: values ascending (numbers as numbers),
@@ -227,9 +249,8 @@ pub fn scatter(
         }
     };
     let shown = &points[..points.len().min(MAX_POINTS)];
-    let (x_lo, x_hi) = span(shown.iter().map(|p| p.1));
-    let (y_lo, y_hi) = span(shown.iter().map(|p| p.2));
-    let (x_pad, y_pad) = ((x_hi - x_lo) * 0.05, (y_hi - y_lo) * 0.05);
+    let (x_lo, x_hi) = span(x, shown.iter().map(|p| p.1), 0.05)?;
+    let (y_lo, y_hi) = span(y, shown.iter().map(|p| p.2), 0.05)?;
 
     let mut svg = String::new();
     {
@@ -255,15 +276,14 @@ pub fn scatter(
             .margin_right(10 + WIDTH - plot_width)
             .x_label_area_size(40)
             .y_label_area_size(70)
-            .build_cartesian_2d(
-                (x_lo - x_pad)..(x_hi + x_pad),
-                (y_lo - y_pad)..(y_hi + y_pad),
-            )
+            .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(draw_err)?;
         chart
             .configure_mesh()
             .light_line_style(TRANSPARENT)
             .bold_line_style(BLACK.mix(0.1))
+            .label_style(("sans-serif", 14))
+            .axis_desc_style(("sans-serif", 16))
             .x_desc(x)
             .y_desc(y)
             .x_label_formatter(&|v| tick(*v))

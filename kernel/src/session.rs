@@ -60,10 +60,11 @@ pub struct Plot {
     pub title: String,
 }
 
-/// A file the host provided, parsed on first use.
-struct ProvidedFile {
-    bytes: Arc<[u8]>,
-    parsed: Option<Result<Frame, LoadError>>,
+/// A file the host provided: its bytes until a cell first reads it, then what parsing
+/// them gave (so re-running a cell does not parse again, and the bytes are freed).
+enum ProvidedFile {
+    Bytes(Vec<u8>),
+    Parsed(Result<Frame, LoadError>),
 }
 
 /// What the script's functions share with the session during one cell.
@@ -76,14 +77,17 @@ struct Shared {
     printed: Vec<String>,
 }
 
-type Shell = Rc<RefCell<Shared>>;
+/// Shared between the session and the closures registered with its engine.
+type SharedState = Rc<RefCell<Shared>>;
 
+/// One notebook's kernel state: the Rhai engine with the kernel's functions, the scope
+/// of variables, the functions cells defined, and the files the host provided.
 pub struct Session {
     engine: Engine,
     scope: Scope<'static>,
     /// The functions (`fn`) cells defined, so later cells can call them.
     functions: AST,
-    shared: Shell,
+    shared: SharedState,
     limits: Limits,
 }
 
@@ -99,7 +103,7 @@ impl Session {
     }
 
     pub fn with_limits(limits: Limits) -> Self {
-        let shared = Shell::default();
+        let shared = SharedState::default();
         let engine = build_engine(&shared, &limits);
         Session {
             engine,
@@ -127,7 +131,7 @@ impl Session {
         let ast = match self.engine.compile(code) {
             Ok(ast) => ast,
             Err(e) => {
-                let error = located("SyntaxError", e.0.to_string(), e.1);
+                let error = parse_error(&e.0, e.1, &self.limits);
                 return run(CellStatus::Failed, vec![Output::Error(error)], vec![]);
             }
         };
@@ -155,6 +159,7 @@ impl Session {
             return run(CellStatus::Waiting, vec![], effects);
         }
         self.functions = self.functions.merge(&ast.clone_functions_only());
+        self.drop_shadowed_variables();
         let mut outputs = Vec::new();
         if !printed.is_empty() {
             outputs.push(Output::text(printed.join("\n")));
@@ -171,6 +176,38 @@ impl Session {
         }
     }
 
+    /// The names of the variables cells defined, in the order first defined.
+    pub fn variable_names(&self) -> Vec<String> {
+        self.scope
+            .iter_raw()
+            .map(|(name, ..)| name.to_string())
+            .collect()
+    }
+
+    /// Rhai's `let` pushes a new variable even when one of that name exists (shadowing
+    /// it), so re-running `let df = ...` would keep every earlier frame alive. Keeps only
+    /// the newest value of each name, where the oldest one stood.
+    fn drop_shadowed_variables(&mut self) {
+        let mut newest: BTreeMap<&str, (bool, &Dynamic)> = BTreeMap::new();
+        for (name, constant, value) in self.scope.iter_raw() {
+            newest.insert(name, (constant, value));
+        }
+        if newest.len() == self.scope.len() {
+            return;
+        }
+        let mut compact = Scope::new();
+        for (name, ..) in self.scope.iter_raw() {
+            if let Some((constant, value)) = newest.remove(name) {
+                if constant {
+                    compact.push_constant_dynamic(name.to_string(), value.clone());
+                } else {
+                    compact.push_dynamic(name.to_string(), value.clone());
+                }
+            }
+        }
+        self.scope = compact;
+    }
+
     /// Forgets every variable, function and provided file.
     pub fn reset(&mut self) {
         self.scope.clear();
@@ -180,13 +217,10 @@ impl Session {
 
     /// Makes `bytes` the content of `url` for `read_csv` (replacing earlier bytes).
     pub fn provide_file(&mut self, url: &str, bytes: Vec<u8>) {
-        self.shared.borrow_mut().files.insert(
-            url.to_string(),
-            ProvidedFile {
-                bytes: bytes.into(),
-                parsed: None,
-            },
-        );
+        self.shared
+            .borrow_mut()
+            .files
+            .insert(url.to_string(), ProvidedFile::Bytes(bytes));
     }
 
     /// The names of every function the kernel registers for cells (Rhai's own standard
@@ -237,7 +271,7 @@ impl Session {
                 format!("{what} is larger than the kernel allows"),
                 pos,
             ),
-            EvalAltResult::ErrorParsing(kind, pos) => located("SyntaxError", kind.to_string(), pos),
+            EvalAltResult::ErrorParsing(kind, pos) => parse_error(&kind, pos, &self.limits),
             EvalAltResult::ErrorRuntime(value, pos) => {
                 located("RuntimeError", value.to_string(), pos)
             }
@@ -252,6 +286,21 @@ impl Session {
                 located(ename, other.to_string(), pos)
             }
         }
+    }
+}
+
+/// A syntax error; or a limit, for expressions nested too deeply to parse safely.
+fn parse_error(kind: &rhai::ParseErrorType, pos: Position, limits: &Limits) -> CellError {
+    match kind {
+        rhai::ParseErrorType::ExprTooDeep => located(
+            "LimitExceeded",
+            format!(
+                "expressions are nested more than {} levels deep",
+                limits.max_expr_depth
+            ),
+            pos,
+        ),
+        other => located("SyntaxError", other.to_string(), pos),
     }
 }
 
@@ -280,7 +329,7 @@ fn fail(error: impl std::fmt::Display) -> Box<EvalAltResult> {
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
-fn build_engine(shared: &Shell, limits: &Limits) -> Engine {
+fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(limits.max_operations)
@@ -356,7 +405,7 @@ fn column_values(frame: &Frame, name: &str) -> Res<Array> {
     })
 }
 
-fn register_frames(engine: &mut Engine, shared: &Shell) {
+fn register_frames(engine: &mut Engine, shared: &SharedState) {
     engine.register_type_with_name::<Frame>("Frame");
     let files = shared.clone();
     engine.register_fn("read_csv", move |url: &str| -> Res<Frame> {
@@ -369,9 +418,12 @@ fn register_frames(engine: &mut Engine, shared: &Shell) {
             // it needs; the run is rolled back whatever happens.
             return Ok(Frame::default());
         };
-        let bytes = file.bytes.clone();
-        let parsed = file.parsed.get_or_insert_with(|| parse_csv(&bytes));
-        parsed.clone().map_err(|e| fail(format!("{url}: {e}")))
+        let parsed = match std::mem::replace(file, ProvidedFile::Bytes(Vec::new())) {
+            ProvidedFile::Bytes(bytes) => parse_csv(&bytes),
+            ProvidedFile::Parsed(parsed) => parsed,
+        };
+        *file = ProvidedFile::Parsed(parsed.clone());
+        parsed.map_err(|e| fail(format!("{url}: {e}")))
     });
     engine.register_fn("parse_csv", |text: &str| {
         parse_csv(text.as_bytes()).map_err(fail)
@@ -504,6 +556,9 @@ fn describe_value(value: &Dynamic, top: bool) -> String {
             .map(|(k, v)| format!("{k}: {}", describe_value(v, false)))
             .collect();
         return format!("#{{{}}}", items.join(", "));
+    }
+    if value.is_unit() {
+        return "()".to_string();
     }
     if value.is_string() && !top {
         return format!("{:?}", value.to_string());
@@ -669,7 +724,7 @@ fn confusion_frame(matrix: &metrics::ConfusionMatrix) -> Res<Frame> {
     Frame::new(columns).map_err(fail)
 }
 
-fn register_models(engine: &mut Engine, shared: &Shell) {
+fn register_models(engine: &mut Engine, shared: &SharedState) {
     engine.register_type_with_name::<Model>("Model");
     engine.register_fn(
         "split",

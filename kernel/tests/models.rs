@@ -232,8 +232,8 @@ fn logistic_probabilities_match_hand_computation() {
             .collect();
         let max = scores.iter().cloned().fold(f64::MIN, f64::max);
         let sum: f64 = scores.iter().map(|s| (s - max).exp()).sum();
-        for c in 0..3 {
-            let p = (scores[c] - max).exp() / sum;
+        for (c, score) in scores.iter().enumerate() {
+            let p = (score - max).exp() / sum;
             assert!(
                 (predicted.probabilities[row][c] - p).abs() < 1e-12,
                 "row {row} class {c}"
@@ -642,6 +642,14 @@ fn settings_are_validated_and_errors_name_the_setting() {
     let (setting, message) = invalid(forest(0, 1));
     assert_eq!(setting, "trees");
     assert!(message.contains("got 0"), "{message}");
+    let (setting, message) = invalid(forest(10_001, 1));
+    assert_eq!(setting, "trees");
+    assert!(message.contains("between 1 and 10000"), "{message}");
+    let (setting, _) = invalid(Settings::RandomForest(RandomForestSettings {
+        features_per_split: Some(0),
+        ..RandomForestSettings::default()
+    }));
+    assert_eq!(setting, "features_per_split");
     let (setting, _) = invalid(Settings::RandomForest(RandomForestSettings {
         max_depth: 0,
         ..RandomForestSettings::default()

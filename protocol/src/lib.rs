@@ -3,10 +3,12 @@
 //! this crate does no computation, so the page's bundle can depend on it without pulling
 //! in the kernel.
 
+pub mod dataset;
 pub mod kernel;
 pub mod model;
 pub mod notebook;
 
+pub use dataset::{DatasetColumn, DatasetFormat, DatasetInfo};
 pub use kernel::{CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest};
 pub use model::{
     EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse, ModelId, ModelSummary,

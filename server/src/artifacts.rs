@@ -16,7 +16,10 @@ pub struct ArtifactCache {
 impl ArtifactCache {
     /// A cache holding at most `capacity` artifacts (at least one).
     pub fn new(capacity: usize) -> Self {
-        ArtifactCache { entries: Mutex::new(HashMap::new()), capacity: capacity.max(1) }
+        ArtifactCache {
+            entries: Mutex::new(HashMap::new()),
+            capacity: capacity.max(1),
+        }
     }
 
     pub fn get(&self, sha256: &str) -> Option<Arc<ModelArtifact>> {
@@ -46,6 +49,8 @@ impl ArtifactCache {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ModelArtifact>>> {
         // A panic while holding the lock cannot leave the map half-updated (each operation
         // is a single HashMap call), so a poisoned lock is still safe to use.
-        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.entries
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

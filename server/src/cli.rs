@@ -2,8 +2,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 use reqwest::Url;
+
+use crate::datasets::DatasetStoreLocation;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -35,21 +37,87 @@ pub enum Command {
 #[derive(Debug, Clone, Args)]
 pub struct ServeArgs {
     /// Address to listen on (host:port; port 0 picks a free port).
-    #[arg(long, env = "OXBOOK_LISTEN", default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    #[arg(
+        long,
+        env = "OXBOOK_LISTEN",
+        default_value = "127.0.0.1:8080",
+        value_name = "ADDR"
+    )]
     pub listen: String,
     /// Directory for the SQLite database `oxbook.sqlite` (both created when missing).
-    #[arg(long, env = "OXBOOK_DATA_DIR", default_value = "data", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "OXBOOK_DATA_DIR",
+        default_value = "data",
+        value_name = "DIR"
+    )]
     pub data_dir: PathBuf,
     /// Database URL, instead of the file in --data-dir (e.g. sqlite:/srv/oxbook/db.sqlite).
     /// Only SQLite is supported for now.
-    #[arg(long, env = "OXBOOK_DATABASE_URL", hide_env_values = true, value_name = "URL")]
+    #[arg(
+        long,
+        env = "OXBOOK_DATABASE_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     pub database_url: Option<String>,
     /// Directory served under /static/ (holds the demo notebook and its data).
-    #[arg(long, env = "OXBOOK_STATIC_DIR", default_value = "static", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "OXBOOK_STATIC_DIR",
+        default_value = "static",
+        value_name = "DIR"
+    )]
     pub static_dir: PathBuf,
     /// The built page (trunk's dist directory), served at /.
-    #[arg(long, env = "OXBOOK_FRONTEND_DIR", default_value = "frontend/dist", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "OXBOOK_FRONTEND_DIR",
+        default_value = "frontend/dist",
+        value_name = "DIR"
+    )]
     pub frontend_dir: PathBuf,
+    /// Where uploaded datasets' bytes are kept [default: DATA_DIR/datasets]: a directory,
+    /// or s3://BUCKET[/PREFIX] for an S3 or S3-compatible bucket, configured by the usual
+    /// AWS variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL
+    /// (or AWS_ENDPOINT) for a non-AWS server, AWS_ALLOW_HTTP=true for a plain-http one.
+    /// Dataset metadata is kept in the database.
+    #[arg(long, env = "OXBOOK_DATASET_STORE", value_name = "DIR|s3://BUCKET[/PREFIX]")]
+    pub dataset_store: Option<DatasetStoreLocation>,
+    /// Largest dataset upload accepted, in bytes (larger ones are answered 413).
+    #[arg(
+        long,
+        env = "OXBOOK_DATASET_MAX_BYTES",
+        default_value_t = crate::datasets::DEFAULT_MAX_UPLOAD_BYTES,
+        value_name = "BYTES"
+    )]
+    pub dataset_max_bytes: u64,
+    /// Largest response GET /api/fetch passes on, in bytes (larger ones are answered 413).
+    #[arg(
+        long,
+        env = "OXBOOK_FETCH_MAX_BYTES",
+        default_value_t = crate::fetch::DEFAULT_FETCH_MAX_BYTES,
+        value_name = "BYTES"
+    )]
+    pub fetch_max_bytes: u64,
+    /// Time GET /api/fetch allows a remote server, redirects and body included (then 504).
+    #[arg(
+        long,
+        env = "OXBOOK_FETCH_TIMEOUT_SECS",
+        default_value_t = crate::fetch::DEFAULT_FETCH_TIMEOUT.as_secs(),
+        value_parser = clap::value_parser!(u64).range(1..),
+        value_name = "SECS"
+    )]
+    pub fetch_timeout_secs: u64,
+    /// FOR TESTS ONLY: let GET /api/fetch reach loopback addresses (127.0.0.0/8, ::1,
+    /// localhost), so a test can fetch from a local HTTP server. Private, link-local and other
+    /// non-public addresses stay refused. Never enable this on a server others can reach.
+    #[arg(
+        long,
+        env = "OXBOOK_FETCH_ALLOW_LOOPBACK",
+        action = ArgAction::SetTrue
+    )]
+    pub fetch_allow_loopback: bool,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -63,7 +131,12 @@ pub struct RunArgs {
     #[arg(long, env = "OXBOOK_SERVER", value_name = "URL")]
     pub server: Option<Url>,
     /// Without --server: the directory that URLs starting with /static/ map to.
-    #[arg(long, env = "OXBOOK_STATIC_DIR", default_value = "static", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "OXBOOK_STATIC_DIR",
+        default_value = "static",
+        value_name = "DIR"
+    )]
     pub static_dir: PathBuf,
     /// Without --server: where saved and deployed models are written, as NAME.model.json.
     #[arg(long, env = "OXBOOK_OUT_DIR", default_value = ".", value_name = "DIR")]

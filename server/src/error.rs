@@ -8,6 +8,8 @@ use axum::response::{IntoResponse, Response};
 use oxbook_protocol::ErrorBody;
 use serde::Serialize;
 
+use crate::datasets::IngestError;
+use crate::fetch::FetchError;
 use crate::store::StoreError;
 
 /// Longest stretch of client-supplied text echoed back in an error message.
@@ -56,17 +58,66 @@ pub enum AppError {
     InvalidArtifact(String),
     /// A stored artifact that this server's kernel can no longer read.
     #[error("the stored artifact of model `{name}` version {version} cannot be loaded: {message}")]
-    UnloadableArtifact { name: String, version: u32, message: String },
+    UnloadableArtifact {
+        name: String,
+        version: u32,
+        message: String,
+    },
     /// Rows the model cannot predict on; the message is the kernel's and names row and column.
     #[error("{0}")]
     Prediction(String),
     #[error("dataframe_records is empty: send at least one row to predict on")]
     EmptyRecords,
 
+    #[error(
+        "invalid dataset name `{}`: a name is 1 to 128 characters, each a letter, a digit, \
+         `.`, `-` or `_`, and does not start with `.` (e.g. `hats.csv`)",
+        echo(.0)
+    )]
+    InvalidDatasetName(String),
+    #[error("no dataset named `{0}`")]
+    DatasetNotFound(String),
+    #[error(
+        "cannot tell the format of dataset `{0}`: end its name with .csv, .tsv, .json, \
+         .jsonl or .parquet, or add ?format=csv|tsv|json|jsonl|parquet"
+    )]
+    UnknownDatasetFormat(String),
+    #[error("unknown dataset format `{}`: expected csv, tsv, json, jsonl or parquet", echo(.0))]
+    InvalidDatasetFormat(String),
+    #[error("request body is too large: datasets may be at most {} ({limit} bytes)", human_bytes(*.limit))]
+    DatasetTooLarge { limit: u64 },
+    /// The upload's body broke off before its end.
+    #[error("the upload broke off before its end: {0}")]
+    UploadBody(String),
+    /// The metadata names bytes the object store does not have.
+    #[error("the bytes of dataset `{0}` are missing from the dataset store")]
+    DatasetBytesMissing(String),
+    /// The object store (local folder or bucket) failed.
+    #[error("dataset store error: {0}")]
+    Objects(#[from] object_store::Error),
+    #[error("missing query parameter `url`: call /api/fetch?url=https://...")]
+    FetchNoUrl,
+    #[error("`{}` is not a valid URL: {reason}", echo(.url))]
+    FetchInvalidUrl { url: String, reason: String },
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error("a background task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+impl From<IngestError> for AppError {
+    fn from(error: IngestError) -> Self {
+        match error {
+            IngestError::TooLarge { limit } => AppError::DatasetTooLarge { limit },
+            IngestError::Body(message) => AppError::UploadBody(message),
+            IngestError::Objects(e) => AppError::Objects(e),
+            IngestError::Store(e) => AppError::Store(e),
+            IngestError::Task(e) => AppError::Task(e),
+        }
+    }
 }
 
 impl AppError {
@@ -81,6 +132,25 @@ impl AppError {
             | AppError::ModelVersionNotFound { .. }
             | AppError::EndpointNotFound(_) => StatusCode::NOT_FOUND,
             AppError::RevisionConflict { .. } => StatusCode::CONFLICT,
+            AppError::DatasetNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::DatasetTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            AppError::UploadBody(_) => StatusCode::BAD_REQUEST,
+            AppError::InvalidDatasetName(_)
+            | AppError::UnknownDatasetFormat(_)
+            | AppError::InvalidDatasetFormat(_)
+            | AppError::FetchNoUrl
+            | AppError::FetchInvalidUrl { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Fetch(error) => match error {
+                FetchError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+                FetchError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                FetchError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
+                FetchError::TooManyRedirects { .. }
+                | FetchError::Upstream { .. }
+                | FetchError::Connect { .. } => StatusCode::BAD_GATEWAY,
+            },
+            AppError::DatasetBytesMissing(_) | AppError::Objects(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
             AppError::InvalidNotebook(_)
             | AppError::InvalidName { .. }
             | AppError::UnknownEndpointModel(_)
@@ -100,7 +170,7 @@ impl IntoResponse for AppError {
         let message = match &self {
             // Database and task failures are about the server, not the request: the details
             // go to the log, the client learns only that it was not their fault.
-            AppError::Store(_) | AppError::Task(_) => {
+            AppError::Store(_) | AppError::Task(_) | AppError::Objects(_) => {
                 tracing::error!(error = %self, "request failed inside the server");
                 "internal server error; the details are in the server's log".to_string()
             }
@@ -117,7 +187,13 @@ impl IntoResponse for AppError {
 
 /// A response with `status` and the JSON body `{"error": message}`.
 pub fn error_response(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(ErrorBody { error: message.into() })).into_response()
+    (
+        status,
+        axum::Json(ErrorBody {
+            error: message.into(),
+        }),
+    )
+        .into_response()
 }
 
 /// Client text cut to a length that is safe to echo in a message.
@@ -153,7 +229,10 @@ pub fn validate_name(kind: &'static str, name: &str) -> Result<(), AppError> {
     if is_valid_name(name) {
         Ok(())
     } else {
-        Err(AppError::InvalidName { kind, name: name.to_string() })
+        Err(AppError::InvalidName {
+            kind,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -178,7 +257,7 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
     if let (StatusCode::PAYLOAD_TOO_LARGE, Some(limit)) = (status, limit) {
         let message = format!(
             "request body is too large: this route accepts at most {} ({limit} bytes)",
-            human_bytes(limit)
+            human_bytes(u64::try_from(limit).unwrap_or(u64::MAX))
         );
         return error_response(status, message);
     }
@@ -200,15 +279,21 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
             "method not allowed on this path; the Allow header lists the methods it takes"
                 .to_string()
         }
-        _ if !text.is_empty() => text,
+        // Plain-text client errors are axum's rejections, about the request; a server error's text
+        // could be about the server, so it is not echoed.
+        _ if status.is_client_error() && !text.is_empty() => text,
         _ => status.canonical_reason().unwrap_or("error").to_lowercase(),
     };
     error_response(status, message)
 }
 
-fn human_bytes(bytes: usize) -> String {
-    const MIB: usize = 1024 * 1024;
-    if bytes >= MIB && bytes.is_multiple_of(MIB) {
+fn human_bytes(bytes: impl Into<u64>) -> String {
+    const MIB: u64 = 1024 * 1024;
+    const GIB: u64 = 1024 * MIB;
+    let bytes = bytes.into();
+    if bytes >= GIB && bytes.is_multiple_of(GIB) {
+        format!("{} GiB", bytes / GIB)
+    } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
         format!("{} MiB", bytes / MIB)
     } else {
         format!("{bytes} bytes")

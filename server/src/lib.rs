@@ -1,5 +1,6 @@
 //! The Oxbook server: notebooks in SQLite, a model registry, prediction endpoints served
-//! by the native kernel, the built page, and the headless `oxbook run` runner.
+//! by the native kernel, the dataset store, a guarded URL fetch for the page, the built
+//! page, and the headless `oxbook run` runner.
 //!
 //! [`app`] builds the whole HTTP application from an [`AppState`]; `main.rs` only parses
 //! the command line and calls into [`serve`] or [`runner`].
@@ -7,7 +8,9 @@
 pub mod api;
 pub mod artifacts;
 pub mod cli;
+pub mod datasets;
 pub mod error;
+pub mod fetch;
 pub mod render;
 pub mod runner;
 pub mod seed;
@@ -22,6 +25,8 @@ use axum::Router;
 use tower_http::trace::TraceLayer;
 
 use crate::artifacts::ArtifactCache;
+use crate::datasets::{DatasetObjects, DatasetsConfig};
+use crate::fetch::FetchConfig;
 use crate::store::Store;
 
 pub use crate::error::AppError;
@@ -37,7 +42,10 @@ pub struct BodyLimits {
 
 impl Default for BodyLimits {
     fn default() -> Self {
-        BodyLimits { default: 32 * 1024 * 1024, model_upload: 64 * 1024 * 1024 }
+        BodyLimits {
+            default: 32 * 1024 * 1024,
+            model_upload: 64 * 1024 * 1024,
+        }
     }
 }
 
@@ -51,6 +59,10 @@ pub struct AppConfig {
     pub limits: BodyLimits,
     /// How many parsed model artifacts to keep in memory.
     pub artifact_cache_capacity: usize,
+    /// Where dataset bytes go, and the upload limits.
+    pub datasets: DatasetsConfig,
+    /// Limits and address rules of `GET /api/fetch`.
+    pub fetch: FetchConfig,
 }
 
 impl Default for AppConfig {
@@ -60,6 +72,8 @@ impl Default for AppConfig {
             frontend_dir: PathBuf::from("frontend/dist"),
             limits: BodyLimits::default(),
             artifact_cache_capacity: 64,
+            datasets: DatasetsConfig::default(),
+            fetch: FetchConfig::default(),
         }
     }
 }
@@ -68,14 +82,17 @@ impl Default for AppConfig {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Where dataset bytes live (the metadata is in `store`).
+    pub datasets: DatasetObjects,
     pub artifacts: Arc<ArtifactCache>,
     pub config: Arc<AppConfig>,
 }
 
 impl AppState {
-    pub fn new(store: Store, config: AppConfig) -> Self {
+    pub fn new(store: Store, datasets: DatasetObjects, config: AppConfig) -> Self {
         AppState {
             store,
+            datasets,
             artifacts: Arc::new(ArtifactCache::new(config.artifact_cache_capacity)),
             config: Arc::new(config),
         }
@@ -88,7 +105,10 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .merge(api::ping_router())
         .nest("/api", api::router(&config.limits))
-        .nest("/endpoints", api::invocations::router(config.limits.default))
+        .nest(
+            "/endpoints",
+            api::invocations::router(config.limits.default),
+        )
         .nest_service("/static", web::static_service(&config.static_dir))
         .fallback_service(web::frontend_service(&config.frontend_dir))
         .layer(TraceLayer::new_for_http())

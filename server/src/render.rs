@@ -29,7 +29,10 @@ fn render_bundle(data: &MimeBundle) -> String {
 pub fn render_error(error: &CellError) -> String {
     match (error.line, error.column) {
         (Some(line), Some(column)) => {
-            format!("{} at line {line}, column {column}: {}", error.ename, error.message)
+            format!(
+                "{} at line {line}, column {column}: {}",
+                error.ename, error.message
+            )
         }
         (Some(line), None) => format!("{} at line {line}: {}", error.ename, error.message),
         _ => format!("{}: {}", error.ename, error.message),
@@ -39,9 +42,14 @@ pub fn render_error(error: &CellError) -> String {
 /// The table with a header, a rule, right-aligned numbers and a footer counting rows.
 pub fn render_table(table: &TableData) -> String {
     let header: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-    let rows: Vec<Vec<String>> =
-        table.rows.iter().map(|row| row.iter().map(cell_text).collect()).collect();
-    let column_count = header.len().max(rows.iter().map(Vec::len).max().unwrap_or(0));
+    let rows: Vec<Vec<String>> = table
+        .rows
+        .iter()
+        .map(|row| row.iter().map(cell_text).collect())
+        .collect();
+    let column_count = header
+        .len()
+        .max(rows.iter().map(Vec::len).max().unwrap_or(0));
     let mut widths = vec![0usize; column_count];
     for line in std::iter::once(&header).chain(rows.iter()) {
         for (i, text) in line.iter().enumerate() {
@@ -49,7 +57,12 @@ pub fn render_table(table: &TableData) -> String {
         }
     }
     let numeric: Vec<bool> = (0..column_count)
-        .map(|i| table.columns.get(i).is_some_and(|c| matches!(c.dtype.as_str(), "int" | "float")))
+        .map(|i| {
+            table
+                .columns
+                .get(i)
+                .is_some_and(|c| matches!(c.dtype.as_str(), "int" | "float"))
+        })
         .collect();
     let format_line = |line: &[String]| -> String {
         let cells: Vec<String> = (0..column_count)
@@ -74,7 +87,13 @@ pub fn render_table(table: &TableData) -> String {
         out.push_str(&format_line(row));
         out.push('\n');
     }
-    let plural = |n: usize, word: &str| if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") };
+    let plural = |n: usize, word: &str| {
+        if n == 1 {
+            format!("{n} {word}")
+        } else {
+            format!("{n} {word}s")
+        }
+    };
     if rows.len() < table.total_rows {
         out.push_str(&format!(
             "[first {} of {} x {}]",
@@ -110,20 +129,35 @@ mod tests {
     fn table_aligns_numbers_right_and_text_left() {
         let table = TableData {
             columns: vec![
-                TableColumn { name: "name".into(), dtype: "str".into() },
-                TableColumn { name: "x".into(), dtype: "float".into() },
+                TableColumn {
+                    name: "name".into(),
+                    dtype: "str".into(),
+                },
+                TableColumn {
+                    name: "x".into(),
+                    dtype: "float".into(),
+                },
             ],
-            rows: vec![vec![json!("a"), json!(1.5)], vec![json!("bbb"), json!(null)]],
+            rows: vec![
+                vec![json!("a"), json!(1.5)],
+                vec![json!("bbb"), json!(null)],
+            ],
             total_rows: 5,
         };
         let text = render_table(&table);
-        assert_eq!(text, "name    x\n----  ---\na     1.5\nbbb    NA\n[first 2 of 5 rows x 2 columns]");
+        assert_eq!(
+            text,
+            "name    x\n----  ---\na     1.5\nbbb    NA\n[first 2 of 5 rows x 2 columns]"
+        );
     }
 
     #[test]
     fn svg_is_summarised_and_errors_carry_position() {
         let svg = Output::DisplayData {
-            data: MimeBundle { svg: Some("<svg/>".into()), ..MimeBundle::default() },
+            data: MimeBundle {
+                svg: Some("<svg/>".into()),
+                ..MimeBundle::default()
+            },
         };
         assert_eq!(render_output(&svg), "[svg plot, 6 bytes]");
         let error = Output::Error(CellError {
@@ -132,6 +166,9 @@ mod tests {
             line: Some(2),
             column: Some(7),
         });
-        assert_eq!(render_output(&error), "RuntimeError at line 2, column 7: boom");
+        assert_eq!(
+            render_output(&error),
+            "RuntimeError at line 2, column 7: boom"
+        );
     }
 }

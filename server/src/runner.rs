@@ -25,9 +25,15 @@ const MAX_FETCH_ROUNDS: usize = 64;
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot read the notebook file {path}: {source}")]
-    ReadNotebook { path: PathBuf, source: std::io::Error },
+    ReadNotebook {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{source_name} is not an Oxbook notebook: {message}")]
-    ParseNotebook { source_name: String, message: String },
+    ParseNotebook {
+        source_name: String,
+        message: String,
+    },
     #[error(
         "the notebook's schema_version {found} is newer than this oxbook understands \
          ({NOTEBOOK_SCHEMA_VERSION}); upgrade oxbook"
@@ -39,9 +45,17 @@ pub enum RunError {
     )]
     NoSuchNotebook(String),
     #[error("cell {index} (id `{id}`) failed: {message}")]
-    CellFailed { index: usize, id: String, message: String },
+    CellFailed {
+        index: usize,
+        id: String,
+        message: String,
+    },
     #[error("cell {index} (id `{id}`): {message}")]
-    Effect { index: usize, id: String, message: String },
+    Effect {
+        index: usize,
+        id: String,
+        message: String,
+    },
     #[error("{0}")]
     Server(String),
     #[error("cannot write the output: {0}")]
@@ -64,10 +78,18 @@ pub struct RunSummary {
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunError> {
     let remote = args.server.clone().map(Remote::new).transpose()?;
     let notebook = load_notebook(&args.notebook, remote.as_ref()).await?;
-    let files = FileSource { remote: remote.as_ref(), static_dir: &args.static_dir };
+    let files = FileSource {
+        remote: remote.as_ref(),
+        static_dir: &args.static_dir,
+    };
     let mut session = Session::new();
     let mut summary = RunSummary::default();
-    writeln!(out, "notebook: {} ({} cells)", notebook.title, notebook.cells.len())?;
+    writeln!(
+        out,
+        "notebook: {} ({} cells)",
+        notebook.title,
+        notebook.cells.len()
+    )?;
     for (position, cell) in notebook.cells.iter().enumerate() {
         if cell.kind != CellKind::Code {
             continue;
@@ -88,12 +110,24 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunE
                     Output::DisplayData { .. } => None,
                 })
                 .unwrap_or_else(|| format!("the cell ended {:?}", run.status).to_lowercase());
-            return Err(RunError::CellFailed { index, id: cell.id.clone(), message });
+            return Err(RunError::CellFailed {
+                index,
+                id: cell.id.clone(),
+                message,
+            });
         }
         summary.cells_run += 1;
         for effect in &run.effects {
-            carry_out(effect, index, &cell.id, remote.as_ref(), &args.out_dir, &mut summary, out)
-                .await?;
+            carry_out(
+                effect,
+                index,
+                &cell.id,
+                remote.as_ref(),
+                &args.out_dir,
+                &mut summary,
+                out,
+            )
+            .await?;
         }
     }
     writeln!(out, "ran {} code cells", summary.cells_run)?;
@@ -163,14 +197,23 @@ async fn carry_out(
     summary: &mut RunSummary,
     out: &mut dyn Write,
 ) -> Result<(), RunError> {
-    let fail = |message: String| RunError::Effect { index, id: cell_id.to_string(), message };
+    let fail = |message: String| RunError::Effect {
+        index,
+        id: cell_id.to_string(),
+        message,
+    };
     let (model_name, artifact, endpoint) = match effect {
         // Files were handed over before the cell finished; nothing is left to do.
         Effect::FetchFile { .. } => return Ok(()),
-        Effect::SaveModel { model_name, artifact } => (model_name, artifact, None),
-        Effect::Deploy { endpoint, model_name, artifact } => {
-            (model_name, artifact, Some(endpoint))
-        }
+        Effect::SaveModel {
+            model_name,
+            artifact,
+        } => (model_name, artifact, None),
+        Effect::Deploy {
+            endpoint,
+            model_name,
+            artifact,
+        } => (model_name, artifact, Some(endpoint)),
     };
     if !is_valid_name(model_name) {
         return Err(fail(format!(
@@ -179,7 +222,10 @@ async fn carry_out(
     }
     match remote {
         Some(remote) => {
-            let model = remote.upload_model(model_name, artifact).await.map_err(fail)?;
+            let model = remote
+                .upload_model(model_name, artifact)
+                .await
+                .map_err(fail)?;
             match endpoint {
                 Some(endpoint) => {
                     let info = remote.put_endpoint(endpoint, &model).await.map_err(fail)?;
@@ -191,13 +237,20 @@ async fn carry_out(
                     )?;
                     summary.endpoints.push(info);
                 }
-                None => writeln!(out, "saved model `{}` version {}", model.name, model.version)?,
+                None => writeln!(
+                    out,
+                    "saved model `{}` version {}",
+                    model.name, model.version
+                )?,
             }
             summary.models.push(model);
         }
         None => {
             std::fs::create_dir_all(out_dir).map_err(|e| {
-                fail(format!("cannot create the output directory {}: {e}", out_dir.display()))
+                fail(format!(
+                    "cannot create the output directory {}: {e}",
+                    out_dir.display()
+                ))
             })?;
             let path = out_dir.join(format!("{model_name}.model.json"));
             std::fs::write(&path, artifact)
@@ -220,8 +273,10 @@ async fn carry_out(
 async fn load_notebook(name: &str, remote: Option<&Remote>) -> Result<Notebook, RunError> {
     let path = Path::new(name);
     let notebook: Notebook = if path.is_file() {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| RunError::ReadNotebook { path: path.to_path_buf(), source })?;
+        let text = std::fs::read_to_string(path).map_err(|source| RunError::ReadNotebook {
+            path: path.to_path_buf(),
+            source,
+        })?;
         serde_json::from_str(&text).map_err(|e| RunError::ParseNotebook {
             source_name: path.display().to_string(),
             message: e.to_string(),
@@ -232,7 +287,9 @@ async fn load_notebook(name: &str, remote: Option<&Remote>) -> Result<Notebook, 
         return Err(RunError::NoSuchNotebook(name.to_string()));
     };
     if notebook.schema_version > NOTEBOOK_SCHEMA_VERSION {
-        return Err(RunError::NewerSchema { found: notebook.schema_version });
+        return Err(RunError::NewerSchema {
+            found: notebook.schema_version,
+        });
     }
     Ok(notebook)
 }
@@ -256,7 +313,10 @@ impl FileSource<'_> {
         }
         if is_absolute {
             let target = Url::parse(url).map_err(|e| e.to_string())?;
-            return Remote::new(target.clone()).map_err(|e| e.to_string())?.get_bytes(target).await;
+            return Remote::new(target.clone())
+                .map_err(|e| e.to_string())?
+                .get_bytes(target)
+                .await;
         }
         let path = match url.strip_prefix("/static/") {
             Some(rest) => self.static_dir.join(rest),
@@ -300,15 +360,28 @@ impl Remote {
     }
 
     async fn get_bytes(&self, url: Url) -> Result<Vec<u8>, String> {
-        let response = self.client.get(url.clone()).send().await.map_err(|e| e.to_string())?;
+        let response = self
+            .client
+            .get(url.clone())
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         let response = check(response).await?;
         Ok(response.bytes().await.map_err(|e| e.to_string())?.to_vec())
     }
 
     async fn get_notebook(&self, id: &str) -> Result<Notebook, RunError> {
-        let url = self.api_url(&["api", "notebooks", id]).map_err(RunError::Server)?;
-        let fail = |message: String| RunError::Server(format!("cannot fetch notebook `{id}`: {message}"));
-        let response = self.client.get(url).send().await.map_err(|e| fail(e.to_string()))?;
+        let url = self
+            .api_url(&["api", "notebooks", id])
+            .map_err(RunError::Server)?;
+        let fail =
+            |message: String| RunError::Server(format!("cannot fetch notebook `{id}`: {message}"));
+        let response = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let response = check(response).await.map_err(fail)?;
         let text = response.text().await.map_err(|e| fail(e.to_string()))?;
         serde_json::from_str(&text).map_err(|e| RunError::ParseNotebook {
@@ -327,17 +400,29 @@ impl Remote {
             .send()
             .await
             .map_err(|e| format!("cannot store model `{name}`: {e}"))?;
-        let response =
-            check(response).await.map_err(|e| format!("cannot store model `{name}`: {e}"))?;
-        response.json().await.map_err(|e| format!("cannot store model `{name}`: {e}"))
+        let response = check(response)
+            .await
+            .map_err(|e| format!("cannot store model `{name}`: {e}"))?;
+        response
+            .json()
+            .await
+            .map_err(|e| format!("cannot store model `{name}`: {e}"))
     }
 
     async fn put_endpoint(&self, endpoint: &str, model: &ModelId) -> Result<EndpointInfo, String> {
         let url = self.api_url(&["api", "endpoints", endpoint])?;
-        let spec = EndpointSpec { model: model.name.clone(), version: Some(model.version) };
+        let spec = EndpointSpec {
+            model: model.name.clone(),
+            version: Some(model.version),
+        };
         let fail = |e: String| format!("cannot deploy endpoint `{endpoint}`: {e}");
-        let response =
-            self.client.put(url).json(&spec).send().await.map_err(|e| fail(e.to_string()))?;
+        let response = self
+            .client
+            .put(url)
+            .json(&spec)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
         let response = check(response).await.map_err(fail)?;
         response.json().await.map_err(|e| fail(e.to_string()))
     }

@@ -1,4 +1,4 @@
-//! Persistence: notebooks, the model registry and endpoints.
+//! Persistence: notebooks, the model registry, endpoints and dataset metadata.
 //!
 //! Everything the HTTP layer needs from the database goes through [`Store`], whose methods
 //! speak the protocol's types, so a PostgreSQL backend can be added later behind the same
@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use oxbook_protocol::{EndpointInfo, ModelId, ModelSummary, Notebook, NotebookSummary};
+use oxbook_protocol::{
+    DatasetColumn, DatasetFormat, DatasetInfo, EndpointInfo, ModelId, ModelSummary, Notebook,
+    NotebookSummary,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
 use sqlx::Row;
 use time::format_description::BorrowedFormatItem;
@@ -37,7 +40,10 @@ pub enum StoreError {
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cannot create the data directory {path}: {source}")]
-    DataDir { path: PathBuf, source: std::io::Error },
+    DataDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "unsupported database URL scheme `{0}`: this build stores data in SQLite (sqlite:...)"
     )]
@@ -54,7 +60,9 @@ pub enum SaveOutcome {
     Saved(Notebook),
     NotFound,
     /// The stored revision differs from the one the save was based on.
-    Conflict { stored: u64 },
+    Conflict {
+        stored: u64,
+    },
 }
 
 /// A handle to the database; cheap to clone (the pool is shared).
@@ -79,8 +87,10 @@ impl Store {
     pub async fn open(location: &DatabaseLocation) -> Result<Store, StoreError> {
         let options = match location {
             DatabaseLocation::DataDir(dir) => {
-                std::fs::create_dir_all(dir)
-                    .map_err(|source| StoreError::DataDir { path: dir.clone(), source })?;
+                std::fs::create_dir_all(dir).map_err(|source| StoreError::DataDir {
+                    path: dir.clone(),
+                    source,
+                })?;
                 SqliteConnectOptions::new().filename(dir.join(SQLITE_FILE_NAME))
             }
             DatabaseLocation::File(path) => SqliteConnectOptions::new().filename(path),
@@ -98,7 +108,10 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
         sqlx::migrate!("./migrations").run(&pool).await?;
         Ok(Store { pool })
     }
@@ -216,14 +229,18 @@ impl Store {
             .await?;
         Ok(match stored {
             None => SaveOutcome::NotFound,
-            Some(revision) => SaveOutcome::Conflict { stored: revision_from_db(revision)? },
+            Some(revision) => SaveOutcome::Conflict {
+                stored: revision_from_db(revision)?,
+            },
         })
     }
 
     /// Deletes the notebook; tells whether there was one.
     pub async fn delete_notebook(&self, id: &str) -> Result<bool, StoreError> {
-        let result =
-            sqlx::query("DELETE FROM notebooks WHERE id = ?").bind(id).execute(&self.pool).await?;
+        let result = sqlx::query("DELETE FROM notebooks WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(result.rows_affected() == 1)
     }
 
@@ -271,25 +288,22 @@ impl Store {
 
     /// Every version of every model (`name: None`) or of one model, by name then version.
     pub async fn list_models(&self, name: Option<&str>) -> Result<Vec<ModelSummary>, StoreError> {
-        let rows = match name {
-            None => {
-                sqlx::query(
+        let rows =
+            match name {
+                None => sqlx::query(
                     "SELECT name, version, sha256, algorithm, features, created_at FROM models \
                      ORDER BY name, version",
                 )
                 .fetch_all(&self.pool)
-                .await?
-            }
-            Some(name) => {
-                sqlx::query(
+                .await?,
+                Some(name) => sqlx::query(
                     "SELECT name, version, sha256, algorithm, features, created_at FROM models \
                      WHERE name = ? ORDER BY version",
                 )
                 .bind(name)
                 .fetch_all(&self.pool)
-                .await?
-            }
-        };
+                .await?,
+            };
         rows.iter().map(model_summary).collect()
     }
 
@@ -299,27 +313,24 @@ impl Store {
         name: &str,
         version: Option<u32>,
     ) -> Result<Option<ModelSummary>, StoreError> {
-        let row = match version {
-            Some(version) => {
-                sqlx::query(
+        let row =
+            match version {
+                Some(version) => sqlx::query(
                     "SELECT name, version, sha256, algorithm, features, created_at FROM models \
                      WHERE name = ? AND version = ?",
                 )
                 .bind(name)
                 .bind(i64::from(version))
                 .fetch_optional(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(
+                .await?,
+                None => sqlx::query(
                     "SELECT name, version, sha256, algorithm, features, created_at FROM models \
                      WHERE name = ? ORDER BY version DESC LIMIT 1",
                 )
                 .bind(name)
                 .fetch_optional(&self.pool)
-                .await?
-            }
-        };
+                .await?,
+            };
         row.as_ref().map(model_summary).transpose()
     }
 
@@ -329,11 +340,13 @@ impl Store {
         name: &str,
         version: u32,
     ) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT artifact FROM models WHERE name = ? AND version = ?")
-            .bind(name)
-            .bind(i64::from(version))
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT artifact FROM models WHERE name = ? AND version = ?")
+                .bind(name)
+                .bind(i64::from(version))
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     // ----- endpoints -------------------------------------------------------------------
@@ -396,6 +409,137 @@ impl Store {
             .await?;
         Ok(result.rows_affected() == 1)
     }
+
+    // ----- datasets --------------------------------------------------------------------
+
+    /// Records `info` as dataset `info.name`, its bytes under `object_key`, replacing any
+    /// dataset of that name. Returns the object key the replaced row pointed at, whose
+    /// object the caller deletes. Reading the old key and writing the new row happen in one
+    /// immediate transaction, so two racing uploads each learn the key they displaced.
+    pub async fn replace_dataset(
+        &self,
+        info: &DatasetInfo,
+        object_key: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let schema = info
+            .schema
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let diagnostics = serde_json::to_string(&info.diagnostics)
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let size = i64::try_from(info.size_bytes).map_err(|_| {
+            StoreError::Corrupt(format!("dataset size {} is too large", info.size_bytes))
+        })?;
+        let rows = info
+            .row_count
+            .map(|rows| {
+                i64::try_from(rows)
+                    .map_err(|_| StoreError::Corrupt(format!("row count {rows} is too large")))
+            })
+            .transpose()?;
+        // IMMEDIATE takes the write lock up front: a deferred transaction that reads and
+        // then writes can fail with SQLITE_BUSY when another writer got in between.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let old: Option<String> =
+            sqlx::query_scalar("SELECT object_key FROM datasets WHERE name = ?")
+                .bind(&info.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+        sqlx::query(
+            "INSERT INTO datasets (name, format, size_bytes, sha256, row_count, schema, \
+             diagnostics, object_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (name) DO UPDATE SET format = excluded.format, \
+             size_bytes = excluded.size_bytes, sha256 = excluded.sha256, \
+             row_count = excluded.row_count, schema = excluded.schema, \
+             diagnostics = excluded.diagnostics, object_key = excluded.object_key, \
+             created_at = excluded.created_at",
+        )
+        .bind(&info.name)
+        .bind(crate::datasets::format_name(info.format))
+        .bind(size)
+        .bind(&info.sha256)
+        .bind(rows)
+        .bind(schema)
+        .bind(diagnostics)
+        .bind(object_key)
+        .bind(&info.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(old)
+    }
+
+    /// Every dataset, by name.
+    pub async fn list_datasets(&self) -> Result<Vec<DatasetInfo>, StoreError> {
+        let rows = sqlx::query(&format!("{DATASET_SELECT} ORDER BY name"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| dataset_row(row).map(|(info, _)| info))
+            .collect()
+    }
+
+    /// A dataset's metadata and the object key of its bytes.
+    pub async fn get_dataset(&self, name: &str) -> Result<Option<(DatasetInfo, String)>, StoreError> {
+        let row = sqlx::query(&format!("{DATASET_SELECT} WHERE name = ?"))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(dataset_row).transpose()
+    }
+
+    /// Deletes a dataset's metadata; returns the object key of its bytes, for the caller
+    /// to delete, or `None` when there was no such dataset.
+    pub async fn delete_dataset(&self, name: &str) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("DELETE FROM datasets WHERE name = ? RETURNING object_key")
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+}
+
+const DATASET_SELECT: &str = "SELECT name, format, size_bytes, sha256, row_count, schema, \
+     diagnostics, object_key, created_at FROM datasets";
+
+fn dataset_row(row: &sqlx::sqlite::SqliteRow) -> Result<(DatasetInfo, String), StoreError> {
+    let name: String = row.try_get("name")?;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("{what} of dataset `{name}`: {e}"))
+    };
+    let format: String = row.try_get("format")?;
+    let format: DatasetFormat = crate::datasets::parse_format(&format)
+        .ok_or_else(|| corrupt("format", &format!("unknown format `{format}`")))?;
+    let size: i64 = row.try_get("size_bytes")?;
+    let size_bytes = u64::try_from(size).map_err(|e| corrupt("size", &e))?;
+    let rows: Option<i64> = row.try_get("row_count")?;
+    let row_count = rows
+        .map(u64::try_from)
+        .transpose()
+        .map_err(|e| corrupt("row count", &e))?;
+    let schema: Option<String> = row.try_get("schema")?;
+    let schema = schema
+        .map(|text| serde_json::from_str::<Vec<DatasetColumn>>(&text))
+        .transpose()
+        .map_err(|e| corrupt("schema", &e))?;
+    let diagnostics: String = row.try_get("diagnostics")?;
+    let diagnostics: Vec<String> =
+        serde_json::from_str(&diagnostics).map_err(|e| corrupt("diagnostics", &e))?;
+    let info = DatasetInfo {
+        data_path: crate::datasets::data_path(&name),
+        format,
+        size_bytes,
+        sha256: row.try_get("sha256")?,
+        row_count,
+        schema,
+        diagnostics,
+        created_at: row.try_get("created_at")?,
+        name,
+    };
+    Ok((info, row.try_get("object_key")?))
 }
 
 /// The path, relative to the server's origin, that serves an endpoint's predictions.

@@ -53,7 +53,11 @@ async fn notebook_create_get_save_delete() {
     assert_eq!(created.revision, 1);
     assert_eq!(created.title, "Iris");
     assert_eq!(created.schema_version, NOTEBOOK_SCHEMA_VERSION);
-    assert!(uuid::Uuid::parse_str(&created.id).is_ok(), "id is a uuid: {}", created.id);
+    assert!(
+        uuid::Uuid::parse_str(&created.id).is_ok(),
+        "id is a uuid: {}",
+        created.id
+    );
     assert_eq!(created.cells.len(), 2);
     assert_eq!(created.cells[1].source, "# Notes");
 
@@ -65,13 +69,20 @@ async fn notebook_create_get_save_delete() {
     edited.title = "Iris, edited".to_string();
     edited.cells[0].source = "40 + 2".to_string();
     let saved = app
-        .json(Method::PUT, &format!("/api/notebooks/{}", created.id), &json!(edited))
+        .json(
+            Method::PUT,
+            &format!("/api/notebooks/{}", created.id),
+            &json!(edited),
+        )
         .await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.text());
     let saved: Notebook = saved.json();
     assert_eq!(saved.revision, 2);
     assert_eq!(saved.title, "Iris, edited");
-    let fetched: Notebook = app.get(&format!("/api/notebooks/{}", created.id)).await.json();
+    let fetched: Notebook = app
+        .get(&format!("/api/notebooks/{}", created.id))
+        .await
+        .json();
     assert_eq!(fetched, saved);
     assert_eq!(fetched.cells[0].source, "40 + 2");
 
@@ -93,7 +104,10 @@ async fn notebook_created_without_fields_gets_defaults() {
     let notebook: Notebook = response.json();
     assert_eq!(notebook.title, "Untitled notebook");
     assert!(notebook.cells.is_empty());
-    assert_eq!(response.header(header::LOCATION), format!("/api/notebooks/{}", notebook.id));
+    assert_eq!(
+        response.header(header::LOCATION),
+        format!("/api/notebooks/{}", notebook.id)
+    );
 }
 
 #[tokio::test]
@@ -107,7 +121,13 @@ async fn notebook_list_is_newest_first() {
     assert_eq!(ids, [second.id.as_str(), first.id.as_str()]);
 
     // Saving the first makes it the most recently updated.
-    let saved = app.json(Method::PUT, &format!("/api/notebooks/{}", first.id), &json!(first)).await;
+    let saved = app
+        .json(
+            Method::PUT,
+            &format!("/api/notebooks/{}", first.id),
+            &json!(first),
+        )
+        .await;
     assert_eq!(saved.status, StatusCode::OK);
     let list: Vec<NotebookSummary> = app.get("/api/notebooks").await.json();
     assert_eq!(list[0].id, first.id);
@@ -128,7 +148,10 @@ async fn notebook_save_of_a_stale_revision_is_a_409_naming_both() {
     let second = app.json(Method::PUT, &uri, &json!(created)).await;
     assert_eq!(second.status, StatusCode::CONFLICT);
     let message = second.error();
-    assert!(message.contains("revision 2") && message.contains("revision 1"), "{message}");
+    assert!(
+        message.contains("revision 2") && message.contains("revision 1"),
+        "{message}"
+    );
     // The losing save changed nothing.
     let stored: Notebook = app.get(&uri).await.json();
     assert_eq!(stored.revision, 2);
@@ -149,13 +172,21 @@ async fn notebook_save_rules_are_422s() {
     newer.schema_version = NOTEBOOK_SCHEMA_VERSION + 1;
     let response = app.json(Method::PUT, &uri, &json!(newer)).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("schema_version"), "{}", response.error());
+    assert!(
+        response.error().contains("schema_version"),
+        "{}",
+        response.error()
+    );
 
     let mut other_id = created.clone();
     other_id.id = "someone-else".to_string();
     let response = app.json(Method::PUT, &uri, &json!(other_id)).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("someone-else"), "{}", response.error());
+    assert!(
+        response.error().contains("someone-else"),
+        "{}",
+        response.error()
+    );
 
     let mut duplicate = created.clone();
     duplicate.cells[1].id = "a".to_string();
@@ -186,7 +217,9 @@ async fn notebook_unknown_ids_are_404s() {
     let notebook = json!({
         "schema_version": 1, "id": "no-such-notebook", "revision": 1, "title": "t", "cells": []
     });
-    let response = app.json(Method::PUT, "/api/notebooks/no-such-notebook", &notebook).await;
+    let response = app
+        .json(Method::PUT, "/api/notebooks/no-such-notebook", &notebook)
+        .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert!(response.error().contains("no-such-notebook"));
 }
@@ -194,13 +227,29 @@ async fn notebook_unknown_ids_are_404s() {
 #[tokio::test]
 async fn malformed_json_is_a_400_naming_the_problem() {
     let app = TestApp::new().await;
-    let response =
-        app.raw(Method::POST, "/api/notebooks", Some("application/json"), "{\"title\": ").await;
+    let response = app
+        .raw(
+            Method::POST,
+            "/api/notebooks",
+            Some("application/json"),
+            "{\"title\": ",
+        )
+        .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     let message = response.error();
-    assert!(message.contains("EOF") || message.contains("parse"), "{message}");
+    assert!(
+        message.contains("EOF") || message.contains("parse"),
+        "{message}"
+    );
 
-    let response = app.raw(Method::PUT, "/api/notebooks/x", Some("application/json"), "[1,").await;
+    let response = app
+        .raw(
+            Method::PUT,
+            "/api/notebooks/x",
+            Some("application/json"),
+            "[1,",
+        )
+        .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     response.error();
 }
@@ -208,35 +257,68 @@ async fn malformed_json_is_a_400_naming_the_problem() {
 #[tokio::test]
 async fn mistyped_fields_are_422s_naming_the_field() {
     let app = TestApp::new().await;
-    let response = app.json(Method::POST, "/api/notebooks", &json!({ "title": 5 })).await;
-    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let message = response.error();
-    assert!(message.contains("title") && message.contains("integer"), "{message}");
-
     let response = app
-        .json(Method::POST, "/api/notebooks", &json!({ "cells": [{ "id": "c", "kind": "python" }] }))
+        .json(Method::POST, "/api/notebooks", &json!({ "title": 5 }))
         .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("cells[0]"), "{}", response.error());
+    let message = response.error();
+    assert!(
+        message.contains("title") && message.contains("integer"),
+        "{message}"
+    );
+
+    let response = app
+        .json(
+            Method::POST,
+            "/api/notebooks",
+            &json!({ "cells": [{ "id": "c", "kind": "python" }] }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.error().contains("cells[0]"),
+        "{}",
+        response.error()
+    );
 
     let created = create_notebook(&app, "typed").await;
     let mut body = json!(created);
     body["revision"] = json!("one");
-    let response = app.json(Method::PUT, &format!("/api/notebooks/{}", created.id), &body).await;
+    let response = app
+        .json(
+            Method::PUT,
+            &format!("/api/notebooks/{}", created.id),
+            &body,
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("revision"), "{}", response.error());
+    assert!(
+        response.error().contains("revision"),
+        "{}",
+        response.error()
+    );
 }
 
 #[tokio::test]
 async fn wrong_content_type_method_and_path_answer_json() {
     let app = TestApp::new().await;
-    let response = app.raw(Method::POST, "/api/notebooks", Some("text/plain"), "{}").await;
+    let response = app
+        .raw(Method::POST, "/api/notebooks", Some("text/plain"), "{}")
+        .await;
     assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
-    assert!(response.error().contains("application/json"), "{}", response.error());
+    assert!(
+        response.error().contains("application/json"),
+        "{}",
+        response.error()
+    );
 
     let response = app.raw(Method::PATCH, "/api/notebooks", None, "").await;
     assert_eq!(response.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert!(response.error().contains("method not allowed"), "{}", response.error());
+    assert!(
+        response.error().contains("method not allowed"),
+        "{}",
+        response.error()
+    );
 
     let response = app.get("/api/nothing-here").await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
@@ -258,7 +340,10 @@ async fn model_upload_versions_listing_and_download() {
     let first = app.upload_model("churn", &artifact).await;
     assert_eq!(first.name, "churn");
     assert_eq!(first.version, 1);
-    assert_eq!(first.sha256, oxbook_server::api::models::sha256_hex(artifact.as_bytes()));
+    assert_eq!(
+        first.sha256,
+        oxbook_server::api::models::sha256_hex(artifact.as_bytes())
+    );
     assert_eq!(first.sha256.len(), 64);
     let second = app.upload_model("churn", &artifact).await;
     assert_eq!(second.version, 2);
@@ -266,7 +351,10 @@ async fn model_upload_versions_listing_and_download() {
     assert_eq!(other.version, 1);
 
     let all: Vec<ModelSummary> = app.get("/api/models").await.json();
-    let ids: Vec<(&str, u32)> = all.iter().map(|m| (m.id.name.as_str(), m.id.version)).collect();
+    let ids: Vec<(&str, u32)> = all
+        .iter()
+        .map(|m| (m.id.name.as_str(), m.id.version))
+        .collect();
     assert_eq!(ids, [("churn", 1), ("churn", 2), ("other_model-2", 1)]);
     assert_eq!(all[0].algorithm, parsed.algorithm_name());
     assert_eq!(all[0].features, vec!["x".to_string()]);
@@ -299,7 +387,10 @@ async fn model_lookups_of_missing_things_are_404s() {
         ("/api/models/nope", "no model named `nope`"),
         ("/api/models/nope/versions/1", "no model named `nope`"),
         ("/api/models/m/versions/3", "model `m` has no version 3"),
-        ("/api/models/m/versions/3/artifact", "model `m` has no version 3"),
+        (
+            "/api/models/m/versions/3/artifact",
+            "model `m` has no version 3",
+        ),
     ] {
         let response = app.get(uri).await;
         assert_eq!(response.status, StatusCode::NOT_FOUND, "{uri}");
@@ -315,13 +406,28 @@ async fn invalid_artifacts_are_422s_with_the_kernels_message() {
     let app = TestApp::new().await;
     for body in ["{\"format_version\": 1}", "not json at all", "[]"] {
         let kernel_message = ModelArtifact::from_json(body).unwrap_err().to_string();
-        let response =
-            app.raw(Method::POST, "/api/models/m", Some("application/json"), body).await;
+        let response = app
+            .raw(
+                Method::POST,
+                "/api/models/m",
+                Some("application/json"),
+                body,
+            )
+            .await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-        assert_eq!(response.error(), format!("invalid model artifact: {kernel_message}"));
+        assert_eq!(
+            response.error(),
+            format!("invalid model artifact: {kernel_message}")
+        );
     }
-    let response =
-        app.raw(Method::POST, "/api/models/m", None, vec![0xff_u8, 0xfe, 0x00]).await;
+    let response = app
+        .raw(
+            Method::POST,
+            "/api/models/m",
+            None,
+            vec![0xff_u8, 0xfe, 0x00],
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("UTF-8"), "{}", response.error());
     assert_eq!(app.get("/api/models").await.value(), json!([]));
@@ -334,16 +440,32 @@ async fn bad_names_are_422s_naming_the_rule() {
     let long = "a".repeat(65);
     for name in ["Upper", "has%20space", "dot.dot", long.as_str()] {
         let response = app
-            .raw(Method::POST, &format!("/api/models/{name}"), None, artifact.clone())
+            .raw(
+                Method::POST,
+                &format!("/api/models/{name}"),
+                None,
+                artifact.clone(),
+            )
             .await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
         let message = response.error();
-        assert!(message.contains("invalid model name") && message.contains("1 to 64"), "{message}");
+        assert!(
+            message.contains("invalid model name") && message.contains("1 to 64"),
+            "{message}"
+        );
         let response = app
-            .json(Method::PUT, &format!("/api/endpoints/{name}"), &json!({ "model": "m" }))
+            .json(
+                Method::PUT,
+                &format!("/api/endpoints/{name}"),
+                &json!({ "model": "m" }),
+            )
             .await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{name}");
-        assert!(response.error().contains("invalid endpoint name"), "{}", response.error());
+        assert!(
+            response.error().contains("invalid endpoint name"),
+            "{}",
+            response.error()
+        );
     }
     // Exactly 64 characters is allowed.
     app.upload_model(&"a".repeat(64), &artifact).await;
@@ -359,7 +481,9 @@ async fn endpoint_create_repoint_list_delete() {
     let v2 = app.upload_model("m", &artifact).await;
 
     // No version: the newest.
-    let created = app.json(Method::PUT, "/api/endpoints/prod", &json!({ "model": "m" })).await;
+    let created = app
+        .json(Method::PUT, "/api/endpoints/prod", &json!({ "model": "m" }))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let created: EndpointInfo = created.json();
     assert_eq!(created.name, "prod");
@@ -367,8 +491,13 @@ async fn endpoint_create_repoint_list_delete() {
     assert_eq!(created.invocations_path, "/endpoints/prod/invocations");
     assert_eq!(created.created_at, created.updated_at);
 
-    let repointed =
-        app.json(Method::PUT, "/api/endpoints/prod", &json!({ "model": "m", "version": 1 })).await;
+    let repointed = app
+        .json(
+            Method::PUT,
+            "/api/endpoints/prod",
+            &json!({ "model": "m", "version": 1 }),
+        )
+        .await;
     assert_eq!(repointed.status, StatusCode::OK, "{}", repointed.text());
     let repointed: EndpointInfo = repointed.json();
     assert_eq!(repointed.model, v1);
@@ -377,34 +506,67 @@ async fn endpoint_create_repoint_list_delete() {
 
     let fetched: EndpointInfo = app.get("/api/endpoints/prod").await.json();
     assert_eq!(fetched, repointed);
-    app.json(Method::PUT, "/api/endpoints/a-first", &json!({ "model": "m" })).await;
+    app.json(
+        Method::PUT,
+        "/api/endpoints/a-first",
+        &json!({ "model": "m" }),
+    )
+    .await;
     let list: Vec<EndpointInfo> = app.get("/api/endpoints").await.json();
     let names: Vec<&str> = list.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["a-first", "prod"]);
 
-    assert_eq!(app.delete("/api/endpoints/prod").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        app.delete("/api/endpoints/prod").await.status,
+        StatusCode::NO_CONTENT
+    );
     let gone = app.get("/api/endpoints/prod").await;
     assert_eq!(gone.status, StatusCode::NOT_FOUND);
     assert_eq!(gone.error(), "no endpoint named `prod`");
-    assert_eq!(app.delete("/api/endpoints/prod").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.delete("/api/endpoints/prod").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
 async fn endpoint_specs_naming_missing_models_or_mistyped_are_422s() {
     let app = TestApp::new().await;
     app.upload_model("m", &kernel_artifact()).await;
-    let response = app.json(Method::PUT, "/api/endpoints/e", &json!({ "model": "ghost" })).await;
+    let response = app
+        .json(
+            Method::PUT,
+            "/api/endpoints/e",
+            &json!({ "model": "ghost" }),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("`ghost`"), "{}", response.error());
-    let response =
-        app.json(Method::PUT, "/api/endpoints/e", &json!({ "model": "m", "version": 9 })).await;
+    let response = app
+        .json(
+            Method::PUT,
+            "/api/endpoints/e",
+            &json!({ "model": "m", "version": 9 }),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("version 9"), "{}", response.error());
-    let response = app.json(Method::PUT, "/api/endpoints/e", &json!({ "model": 5 })).await;
+    assert!(
+        response.error().contains("version 9"),
+        "{}",
+        response.error()
+    );
+    let response = app
+        .json(Method::PUT, "/api/endpoints/e", &json!({ "model": 5 }))
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("model"), "{}", response.error());
-    let response =
-        app.json(Method::PUT, "/api/endpoints/e", &json!({ "model": "m", "version": -1 })).await;
+    let response = app
+        .json(
+            Method::PUT,
+            "/api/endpoints/e",
+            &json!({ "model": "m", "version": -1 }),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("version"), "{}", response.error());
     assert_eq!(app.get("/api/endpoints").await.value(), json!([]));
@@ -419,12 +581,18 @@ async fn invocation_predicts_like_the_kernel() {
     let info = app.deploy("iris", "m", &artifact).await;
     let rows = json!([{ "x": 1 }, { "x": 9 }, { "x": 5 }]);
     let response = app
-        .json(Method::POST, &info.invocations_path, &json!({ "dataframe_records": rows }))
+        .json(
+            Method::POST,
+            &info.invocations_path,
+            &json!({ "dataframe_records": rows }),
+        )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let got: InvocationResponse = response.json();
-    let expected =
-        ModelArtifact::from_json(&artifact).unwrap().predict_records(&records(rows)).unwrap();
+    let expected = ModelArtifact::from_json(&artifact)
+        .unwrap()
+        .predict_records(&records(rows))
+        .unwrap();
     assert_eq!(got, expected);
     assert_eq!(got.predictions.len(), 3);
     // The training data separates the classes at small and large x.
@@ -445,21 +613,40 @@ async fn invocation_errors_name_the_problem() {
     app.deploy("e", "m", &artifact).await;
 
     let response = app
-        .json(Method::POST, "/endpoints/ghost/invocations", &json!({ "dataframe_records": [{ "x": 1 }] }))
+        .json(
+            Method::POST,
+            "/endpoints/ghost/invocations",
+            &json!({ "dataframe_records": [{ "x": 1 }] }),
+        )
         .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(response.error(), "no endpoint named `ghost`");
 
-    let response =
-        app.json(Method::POST, "/endpoints/e/invocations", &json!({ "dataframe_records": [] })).await;
+    let response = app
+        .json(
+            Method::POST,
+            "/endpoints/e/invocations",
+            &json!({ "dataframe_records": [] }),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("empty"), "{}", response.error());
 
     // A row whose x is text, and a row without x: the kernel's messages, row and column named.
-    for rows in [json!([{ "x": 1 }, { "x": "tall" }]), json!([{ "x": 1 }, { "y": 2 }])] {
-        let kernel_message = model.predict_records(&records(rows.clone())).unwrap_err().to_string();
+    for rows in [
+        json!([{ "x": 1 }, { "x": "tall" }]),
+        json!([{ "x": 1 }, { "y": 2 }]),
+    ] {
+        let kernel_message = model
+            .predict_records(&records(rows.clone()))
+            .unwrap_err()
+            .to_string();
         let response = app
-            .json(Method::POST, "/endpoints/e/invocations", &json!({ "dataframe_records": rows }))
+            .json(
+                Method::POST,
+                "/endpoints/e/invocations",
+                &json!({ "dataframe_records": rows }),
+            )
             .await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{rows}");
         let message = response.error();
@@ -468,16 +655,34 @@ async fn invocation_errors_name_the_problem() {
     }
 
     let response = app
-        .raw(Method::POST, "/endpoints/e/invocations", Some("application/json"), "{\"dataframe_records\": [")
+        .raw(
+            Method::POST,
+            "/endpoints/e/invocations",
+            Some("application/json"),
+            "{\"dataframe_records\": [",
+        )
         .await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     response.error();
-    let response =
-        app.json(Method::POST, "/endpoints/e/invocations", &json!({ "instances": [[1]] })).await;
-    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(response.error().contains("dataframe_records"), "{}", response.error());
     let response = app
-        .json(Method::POST, "/endpoints/e/invocations", &json!({ "dataframe_records": [[1]] }))
+        .json(
+            Method::POST,
+            "/endpoints/e/invocations",
+            &json!({ "instances": [[1]] }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        response.error().contains("dataframe_records"),
+        "{}",
+        response.error()
+    );
+    let response = app
+        .json(
+            Method::POST,
+            "/endpoints/e/invocations",
+            &json!({ "dataframe_records": [[1]] }),
+        )
         .await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response.error();
@@ -491,22 +696,50 @@ async fn oversized_bodies_are_413s_naming_the_limit() {
     let limits = app.state.config.limits;
     // Declared length over the limit: refused before the body is read.
     let big = vec![b' '; limits.default + 1];
-    let response =
-        app.raw(Method::POST, "/endpoints/e/invocations", Some("application/json"), big.clone()).await;
+    let response = app
+        .raw(
+            Method::POST,
+            "/endpoints/e/invocations",
+            Some("application/json"),
+            big.clone(),
+        )
+        .await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.error().contains("32 MiB"), "{}", response.error());
-    let response = app.raw(Method::PUT, "/api/notebooks/x", Some("application/json"), big).await;
+    let response = app
+        .raw(
+            Method::PUT,
+            "/api/notebooks/x",
+            Some("application/json"),
+            big,
+        )
+        .await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     response.error();
 
     // Model uploads get the larger limit: 40 MB passes the limit (and fails as an artifact)...
     let response = app
-        .raw(Method::POST, "/api/models/m", None, vec![b' '; 40 * 1024 * 1024])
+        .raw(
+            Method::POST,
+            "/api/models/m",
+            None,
+            vec![b' '; 40 * 1024 * 1024],
+        )
         .await;
-    assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", response.text());
+    assert_eq!(
+        response.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        response.text()
+    );
     // ...and more than 64 MiB does not.
     let response = app
-        .raw(Method::POST, "/api/models/m", None, vec![b' '; limits.model_upload + 1])
+        .raw(
+            Method::POST,
+            "/api/models/m",
+            None,
+            vec![b' '; limits.model_upload + 1],
+        )
         .await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(response.error().contains("64 MiB"), "{}", response.error());

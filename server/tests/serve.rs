@@ -23,15 +23,21 @@ async fn real_socket_round_trip() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let serving = axum::serve(listener, app(app_under_test.state.clone()))
-        .with_graceful_shutdown(async {
+    let serving =
+        axum::serve(listener, app(app_under_test.state.clone())).with_graceful_shutdown(async {
             let _ = stopped.await;
         });
     let server = tokio::spawn(async move { serving.await });
     let client = reqwest::Client::new();
 
-    let ping: serde_json::Value =
-        client.get(format!("{base}/ping")).send().await.unwrap().json().await.unwrap();
+    let ping: serde_json::Value = client
+        .get(format!("{base}/ping"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(ping, json!({ "status": "ok" }));
 
     let created = client
@@ -42,8 +48,14 @@ async fn real_socket_round_trip() {
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
     let created: Notebook = created.json().await.unwrap();
-    let list: Vec<NotebookSummary> =
-        client.get(format!("{base}/api/notebooks")).send().await.unwrap().json().await.unwrap();
+    let list: Vec<NotebookSummary> = client
+        .get(format!("{base}/api/notebooks"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(list.len(), 1);
     assert_eq!(list[0].id, created.id);
 
@@ -80,7 +92,11 @@ async fn real_socket_round_trip() {
         .unwrap();
     assert_eq!(predicted, expected);
 
-    let error = client.get(format!("{base}/api/notebooks/nope")).send().await.unwrap();
+    let error = client
+        .get(format!("{base}/api/notebooks/nope"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(error.status(), StatusCode::NOT_FOUND);
     assert_eq!(
         error.headers()[header::CONTENT_TYPE],
@@ -100,10 +116,16 @@ async fn real_socket_round_trip() {
 async fn everything_persists_across_a_reopen() {
     let first = TestApp::new().await;
     let artifact = kernel_artifact();
-    let response = first.json(Method::POST, "/api/notebooks", &json!({ "title": "kept" })).await;
+    let response = first
+        .json(Method::POST, "/api/notebooks", &json!({ "title": "kept" }))
+        .await;
     let notebook: Notebook = response.json();
     let saved = first
-        .json(Method::PUT, &format!("/api/notebooks/{}", notebook.id), &json!(notebook))
+        .json(
+            Method::PUT,
+            &format!("/api/notebooks/{}", notebook.id),
+            &json!(notebook),
+        )
         .await;
     assert_eq!(saved.status, StatusCode::OK);
     let endpoint = first.deploy("kept-endpoint", "kept-model", &artifact).await;
@@ -111,13 +133,21 @@ async fn everything_persists_across_a_reopen() {
     assert!(dir.path().join("data").join(SQLITE_FILE_NAME).is_file());
 
     let second = TestApp::in_dir(dir).await;
-    assert!(second.state.artifacts.is_empty(), "a new process starts with an empty cache");
-    let reloaded: Notebook = second.get(&format!("/api/notebooks/{}", notebook.id)).await.json();
+    assert!(
+        second.state.artifacts.is_empty(),
+        "a new process starts with an empty cache"
+    );
+    let reloaded: Notebook = second
+        .get(&format!("/api/notebooks/{}", notebook.id))
+        .await
+        .json();
     assert_eq!(reloaded.title, "kept");
     assert_eq!(reloaded.revision, 2);
     let reloaded_endpoint: EndpointInfo = second.get("/api/endpoints/kept-endpoint").await.json();
     assert_eq!(reloaded_endpoint, endpoint);
-    let download = second.get("/api/models/kept-model/versions/1/artifact").await;
+    let download = second
+        .get("/api/models/kept-model/versions/1/artifact")
+        .await;
     assert_eq!(download.body.as_ref(), artifact.as_bytes());
     // The endpoint serves from the stored artifact.
     let response = second
@@ -128,9 +158,15 @@ async fn everything_persists_across_a_reopen() {
         )
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
-    assert_eq!(response.json::<InvocationResponse>().predictions[0].as_f64(), Some(1.0));
+    assert_eq!(
+        response.json::<InvocationResponse>().predictions[0].as_f64(),
+        Some(1.0)
+    );
     // Versions keep counting from what is stored.
-    assert_eq!(second.upload_model("kept-model", &artifact).await.version, 2);
+    assert_eq!(
+        second.upload_model("kept-model", &artifact).await.version,
+        2
+    );
 }
 
 fn demo_notebook() -> serde_json::Value {
@@ -151,7 +187,11 @@ async fn demo_notebook_is_seeded_once() {
     let dir = tempfile::tempdir().unwrap();
     let demo_dir = dir.path().join("static").join("demo");
     std::fs::create_dir_all(&demo_dir).unwrap();
-    std::fs::write(demo_dir.join("hat-demo.oxbook.json"), demo_notebook().to_string()).unwrap();
+    std::fs::write(
+        demo_dir.join("hat-demo.oxbook.json"),
+        demo_notebook().to_string(),
+    )
+    .unwrap();
 
     let app = TestApp::in_dir(dir).await;
     let seeded = app.get("/api/notebooks/hat-demo").await;
@@ -165,11 +205,20 @@ async fn demo_notebook_is_seeded_once() {
     let mut edited = seeded.clone();
     edited.title = "My hats".to_string();
     assert_eq!(
-        app.json(Method::PUT, "/api/notebooks/hat-demo", &json!(edited)).await.status,
+        app.json(Method::PUT, "/api/notebooks/hat-demo", &json!(edited))
+            .await
+            .status,
         StatusCode::OK
     );
-    let outcome = seed_demo(&app.state.store, &app.state.config.static_dir).await.unwrap();
-    assert_eq!(outcome, SeedOutcome::AlreadyPresent { id: "hat-demo".to_string() });
+    let outcome = seed_demo(&app.state.store, &app.state.config.static_dir)
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome,
+        SeedOutcome::AlreadyPresent {
+            id: "hat-demo".to_string()
+        }
+    );
     let dir = app.close().await;
     let reopened = TestApp::in_dir(dir).await;
     let kept: Notebook = reopened.get("/api/notebooks/hat-demo").await.json();
@@ -183,11 +232,17 @@ async fn demo_notebook_is_seeded_once() {
 async fn demo_seeding_without_a_file_or_with_a_broken_one() {
     let app = TestApp::new().await;
     let static_dir = app.state.config.static_dir.clone();
-    assert_eq!(seed_demo(&app.state.store, &static_dir).await.unwrap(), SeedOutcome::NoDemo);
+    assert_eq!(
+        seed_demo(&app.state.store, &static_dir).await.unwrap(),
+        SeedOutcome::NoDemo
+    );
     std::fs::create_dir_all(static_dir.join("demo")).unwrap();
     std::fs::write(static_dir.join("demo/hat-demo.oxbook.json"), "{\"id\": 3}").unwrap();
     let error = seed_demo(&app.state.store, &static_dir).await.unwrap_err();
-    assert!(error.to_string().contains("hat-demo.oxbook.json"), "{error}");
+    assert!(
+        error.to_string().contains("hat-demo.oxbook.json"),
+        "{error}"
+    );
     // A broken demo does not keep the server from starting.
     let dir = app.close().await;
     let reopened = TestApp::in_dir(dir).await;
@@ -199,7 +254,11 @@ async fn page_static_files_and_spa_fallback() {
     let dir = tempfile::tempdir().unwrap();
     let frontend = dir.path().join("frontend");
     std::fs::create_dir_all(&frontend).unwrap();
-    std::fs::write(frontend.join("index.html"), "<!doctype html><title>Oxbook</title>").unwrap();
+    std::fs::write(
+        frontend.join("index.html"),
+        "<!doctype html><title>Oxbook</title>",
+    )
+    .unwrap();
     std::fs::write(frontend.join("app.js"), "console.log('hi')").unwrap();
     let static_dir = dir.path().join("static").join("demo");
     std::fs::create_dir_all(&static_dir).unwrap();
@@ -214,21 +273,34 @@ async fn page_static_files_and_spa_fallback() {
     assert_eq!(script.text(), "console.log('hi')");
     assert!(script.header(header::CONTENT_TYPE).contains("javascript"));
     // Client-side routes load the page.
-    for path in ["/notebooks/0b3e7c1e-1111-4a4a-9c9c-123456789abc", "/models", "/endpoints"] {
+    for path in [
+        "/notebooks/0b3e7c1e-1111-4a4a-9c9c-123456789abc",
+        "/models",
+        "/endpoints",
+    ] {
         let page = app.get(path).await;
         assert_eq!(page.status, StatusCode::OK, "{path}");
         assert!(page.text().contains("<title>Oxbook</title>"), "{path}");
-        assert!(page.header(header::CONTENT_TYPE).starts_with("text/html"), "{path}");
+        assert!(
+            page.header(header::CONTENT_TYPE).starts_with("text/html"),
+            "{path}"
+        );
     }
     // A missing asset is a 404, not the page.
-    assert_eq!(app.get("/missing-123.wasm").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/missing-123.wasm").await.status,
+        StatusCode::NOT_FOUND
+    );
     // API paths never fall back to the page.
     assert_eq!(app.get("/api/unknown").await.status, StatusCode::NOT_FOUND);
 
     let csv = app.get("/static/demo/hats.csv").await;
     assert_eq!(csv.status, StatusCode::OK);
     assert_eq!(csv.text(), "size,price\n1,2\n");
-    assert_eq!(app.get("/static/demo/none.csv").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        app.get("/static/demo/none.csv").await.status,
+        StatusCode::NOT_FOUND
+    );
 }
 
 #[tokio::test]
@@ -260,9 +332,11 @@ async fn database_locations() {
     assert_eq!(store.list_notebooks().await.unwrap().len(), 1);
     store.close().await;
 
-    let error = Store::open(&DatabaseLocation::Url("postgres://u:secret@db/oxbook".into()))
-        .await
-        .unwrap_err();
+    let error = Store::open(&DatabaseLocation::Url(
+        "postgres://u:secret@db/oxbook".into(),
+    ))
+    .await
+    .unwrap_err();
     assert!(matches!(error, StoreError::UnsupportedUrl(ref scheme) if scheme == "postgres"));
     assert!(!error.to_string().contains("secret"), "{error}");
 }
@@ -311,17 +385,28 @@ async fn serve_binary_listens_logs_its_url_and_stops_on_sigterm() {
             break line[at + "listening on ".len()..].trim().to_string();
         }
     };
-    let body = reqwest::get(format!("{url}/ping")).await.unwrap().text().await.unwrap();
+    let body = reqwest::get(format!("{url}/ping"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert_eq!(body, "{\"status\":\"ok\"}");
     assert!(dir.path().join("data").join(SQLITE_FILE_NAME).is_file());
 
-    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     assert!(killed.success());
     let status = wait_with_timeout(&mut child, Duration::from_secs(20));
     assert!(status.success(), "exited with {status}");
 }
 
-fn wait_with_timeout(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
+fn wait_with_timeout(
+    child: &mut std::process::Child,
+    timeout: Duration,
+) -> std::process::ExitStatus {
     let deadline = std::time::Instant::now() + timeout;
     loop {
         if let Some(status) = child.try_wait().unwrap() {

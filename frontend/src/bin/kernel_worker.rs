@@ -39,14 +39,21 @@ mod worker {
             let request = match serde_json::from_str::<KernelRequest>(&text) {
                 Ok(request) => request,
                 Err(e) => {
-                    web_sys::console::error_1(&format!("kernel worker: unreadable request: {e}").into());
+                    web_sys::console::error_1(
+                        &format!("kernel worker: unreadable request: {e}").into(),
+                    );
                     return;
                 }
             };
             let mut session = session.borrow_mut();
             match request {
                 KernelRequest::Execute { cell_id, code } => {
-                    post(&reply_to, &KernelEvent::Started { cell_id: cell_id.clone() });
+                    post(
+                        &reply_to,
+                        &KernelEvent::Started {
+                            cell_id: cell_id.clone(),
+                        },
+                    );
                     let run = session.execute(&cell_id, &code);
                     post(&reply_to, &KernelEvent::Finished(run));
                 }
@@ -67,7 +74,9 @@ mod worker {
                     web_sys::console::error_2(&"kernel worker: cannot post".into(), &e);
                 }
             }
-            Err(e) => web_sys::console::error_1(&format!("kernel worker: cannot encode: {e}").into()),
+            Err(e) => {
+                web_sys::console::error_1(&format!("kernel worker: cannot encode: {e}").into())
+            }
         }
     }
 
@@ -77,7 +86,9 @@ mod worker {
         let scope = send_wrapper::SendWrapper::new(scope);
         std::panic::set_hook(Box::new(move |info| {
             console_error_panic_hook::hook(info);
-            let report = PanicReport { kernel_panicked: info.to_string() };
+            let report = PanicReport {
+                kernel_panicked: info.to_string(),
+            };
             if let Ok(text) = serde_json::to_string(&report) {
                 let _ = scope.post_message(&JsValue::from_str(&text));
             }

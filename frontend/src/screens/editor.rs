@@ -29,7 +29,9 @@ pub fn EditorPage() -> impl IntoView {
     move || match notebook.get() {
         None => view! { <p class="loading">"Loading notebook…"</p> }.into_any(),
         Some(Err(e)) => view! { <p class="error">{e.to_string()}</p> }.into_any(),
-        Some(Ok(notebook)) => view! { <NotebookEditor notebook=notebook worker_url=KERNEL_WORKER_URL /> }.into_any(),
+        Some(Ok(notebook)) => {
+            view! { <NotebookEditor notebook=notebook worker_url=KERNEL_WORKER_URL /> }.into_any()
+        }
     }
 }
 
@@ -84,8 +86,14 @@ impl EditorCtx {
     /// Moves cell `id` one place up (`-1`) or down (`1`).
     fn shift(&self, id: &str, up: bool) {
         self.cells.update(|cells| {
-            let Some(at) = cells.iter().position(|c| c.id == id) else { return };
-            let to = if up { at.checked_sub(1) } else { Some(at + 1).filter(|&to| to < cells.len()) };
+            let Some(at) = cells.iter().position(|c| c.id == id) else {
+                return;
+            };
+            let to = if up {
+                at.checked_sub(1)
+            } else {
+                Some(at + 1).filter(|&to| to < cells.len())
+            };
             if let Some(to) = to {
                 cells.swap(at, to);
             }
@@ -97,10 +105,21 @@ impl EditorCtx {
 /// tests can give it a stand-in worker).
 #[component]
 pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> impl IntoView {
-    let Notebook { id, revision, title, cells, .. } = notebook;
+    let Notebook {
+        id,
+        revision,
+        title,
+        cells,
+        ..
+    } = notebook;
     let title = RwSignal::new(title);
     let revision = RwSignal::new(revision);
-    let cells = RwSignal::new(cells.into_iter().map(CellModel::from_cell).collect::<Vec<_>>());
+    let cells = RwSignal::new(
+        cells
+            .into_iter()
+            .map(CellModel::from_cell)
+            .collect::<Vec<_>>(),
+    );
     let kernel_state = RwSignal::new(KernelState::Starting);
     let save_state = RwSignal::new(SaveState::Unsaved);
 
@@ -109,7 +128,10 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
     let closing = SendWrapper::new(kernel);
     on_cleanup(move || closing.shutdown());
 
-    let ctx = EditorCtx { runner: SendWrapper::new(runner.clone()), cells };
+    let ctx = EditorCtx {
+        runner: SendWrapper::new(runner.clone()),
+        cells,
+    };
     let owner = Owner::current();
     let add_cell = move |kind: CellKind| {
         // Owned by the editor, so the new cell's signals go when the editor goes.
@@ -137,7 +159,11 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
             id: id.clone(),
             revision: revision.get_untracked(),
             title: title.get_untracked(),
-            cells: cells.get_untracked().iter().map(CellModel::to_cell).collect(),
+            cells: cells
+                .get_untracked()
+                .iter()
+                .map(CellModel::to_cell)
+                .collect(),
         };
         save_state.set(SaveState::Saving);
         spawn_local(async move {
@@ -146,7 +172,9 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
                     revision.set(saved);
                     save_state.set(SaveState::Saved(saved));
                 }
-                Err(e @ api::ApiError::Conflict { .. }) => save_state.set(SaveState::Conflict(e.to_string())),
+                Err(e @ api::ApiError::Conflict { .. }) => {
+                    save_state.set(SaveState::Conflict(e.to_string()))
+                }
                 Err(e) => save_state.set(SaveState::Failed(e.to_string())),
             }
         });

@@ -61,9 +61,21 @@ pub fn NotebookList() -> impl IntoView {
 }
 
 #[component]
-fn NotebookRow(notebook: NotebookSummary, on_delete: impl Fn(String) + Copy + Send + 'static) -> impl IntoView {
-    let NotebookSummary { id, title, revision, updated_at } = notebook;
-    let title = if title.trim().is_empty() { "Untitled".to_string() } else { title };
+fn NotebookRow(
+    notebook: NotebookSummary,
+    on_delete: impl Fn(String) + Copy + Send + 'static,
+) -> impl IntoView {
+    let NotebookSummary {
+        id,
+        title,
+        revision,
+        updated_at,
+    } = notebook;
+    let title = if title.trim().is_empty() {
+        "Untitled".to_string()
+    } else {
+        title
+    };
     let href = format!("/notebooks/{}", js_sys::encode_uri_component(&id));
     let delete_id = id.clone();
     view! {

@@ -81,7 +81,10 @@ pub fn query(root: &Element, selector: &str) -> Option<Element> {
 
 pub fn query_all(root: &Element, selector: &str) -> Vec<Element> {
     let list = root.query_selector_all(selector).expect("valid selector");
-    (0..list.length()).filter_map(|i| list.item(i)).map(|n| n.unchecked_into()).collect()
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .map(|n| n.unchecked_into())
+        .collect()
 }
 
 pub fn text(root: &Element, selector: &str) -> String {

@@ -285,7 +285,7 @@ fn minimize(problem: &Problem<'_>, dimension: usize, max_iterations: usize) -> M
         }
         let mut direction = two_loop(&gradient, &history);
         let mut slope = dot(&gradient, &direction);
-        if !(slope < 0.0) {
+        if slope >= 0.0 || slope.is_nan() {
             // Not a descent direction (rounding): restart from steepest descent.
             history.clear();
             direction = gradient.iter().map(|g| -g).collect();

@@ -12,7 +12,9 @@ use crate::error::{validate_name, ApiJson, ApiPath, AppError};
 use crate::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/", get(list)).route("/{name}", get(fetch).put(upsert).delete(remove))
+    Router::new()
+        .route("/", get(list))
+        .route("/{name}", get(fetch).put(upsert).delete(remove))
 }
 
 async fn list(State(state): State<AppState>) -> Result<ApiJson<Vec<EndpointInfo>>, AppError> {
@@ -42,14 +44,24 @@ async fn upsert(
     let Some(model) = models::resolve(&state, &spec.model, spec.version).await? else {
         return Err(AppError::UnknownEndpointModel(match spec.version {
             Some(version) => {
-                format!("model `{}` version {version}: the registry has no such version", spec.model)
+                format!(
+                    "model `{}` version {version}: the registry has no such version",
+                    spec.model
+                )
             }
-            None => format!("model `{}`: the registry has no model by that name", spec.model),
+            None => format!(
+                "model `{}`: the registry has no model by that name",
+                spec.model
+            ),
         }));
     };
     let (info, created) = state.store.upsert_endpoint(&name, &model).await?;
     tracing::info!(endpoint = %name, model = %model.name, version = model.version, "endpoint set");
-    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
     let location = format!("/api/endpoints/{name}");
     Ok((status, [(header::LOCATION, location)], ApiJson(info)))
 }

@@ -15,7 +15,10 @@ use crate::AppState;
 
 /// Routes under `/endpoints`. No fallback of its own: other paths there belong to the page.
 pub fn router(limit: usize) -> Router<AppState> {
-    with_body_limit(Router::new().route("/{name}/invocations", post(invoke)), limit)
+    with_body_limit(
+        Router::new().route("/{name}/invocations", post(invoke)),
+        limit,
+    )
 }
 
 async fn invoke(
@@ -44,7 +47,11 @@ async fn load_artifact(state: &AppState, model: &ModelId) -> Result<Arc<ModelArt
     if let Some(artifact) = state.artifacts.get(&model.sha256) {
         return Ok(artifact);
     }
-    let Some(bytes) = state.store.model_artifact(&model.name, model.version).await? else {
+    let Some(bytes) = state
+        .store
+        .model_artifact(&model.name, model.version)
+        .await?
+    else {
         return Err(AppError::ModelVersionNotFound {
             name: model.name.clone(),
             version: model.version,

@@ -1,7 +1,9 @@
-//! The JSON API: `/api/notebooks`, `/api/models`, `/api/endpoints`, and the prediction
-//! route `/endpoints/{name}/invocations`.
+//! The JSON API: `/api/notebooks`, `/api/models`, `/api/endpoints`, `/api/datasets`,
+//! `/api/fetch`, and the prediction route `/endpoints/{name}/invocations`.
 
+pub mod datasets;
 pub mod endpoints;
+pub mod fetch;
 pub mod invocations;
 pub mod models;
 pub mod notebooks;
@@ -21,9 +23,25 @@ use crate::{AppState, BodyLimits};
 /// Everything under `/api`.
 pub fn router(limits: &BodyLimits) -> Router<AppState> {
     Router::new()
-        .nest("/notebooks", with_body_limit(notebooks::router(), limits.default))
-        .nest("/models", with_body_limit(models::router(), limits.model_upload))
-        .nest("/endpoints", with_body_limit(endpoints::router(), limits.default))
+        .nest(
+            "/notebooks",
+            with_body_limit(notebooks::router(), limits.default),
+        )
+        .nest(
+            "/models",
+            with_body_limit(models::router(), limits.model_upload),
+        )
+        .nest(
+            "/endpoints",
+            with_body_limit(endpoints::router(), limits.default),
+        )
+        // The upload handler streams the body to the store and enforces the dataset limit
+        // itself, so no whole-body limit applies here.
+        .nest(
+            "/datasets",
+            datasets::router().layer(DefaultBodyLimit::disable()),
+        )
+        .route("/fetch", get(fetch::fetch))
         // Unknown API paths answer JSON, never the page's index.html.
         .fallback(not_found)
         .layer(map_response_with_state(None, json_errors))
@@ -53,5 +71,8 @@ pub(crate) fn with_body_limit(router: Router<AppState>, limit: usize) -> Router<
 }
 
 async fn not_found(method: Method, OriginalUri(uri): OriginalUri) -> Response {
-    error_response(StatusCode::NOT_FOUND, format!("no API route for {method} {}", uri.path()))
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!("no API route for {method} {}", uri.path()),
+    )
 }

@@ -54,24 +54,33 @@ async fn upload(
     let body = body?;
     // Parsing and hashing a large artifact is CPU work; keep it off the async workers.
     let (parsed, sha256, body) = tokio::task::spawn_blocking(move || {
-        let text = std::str::from_utf8(&body).map_err(|e| {
-            AppError::InvalidArtifact(format!("the body is not UTF-8 text: {e}"))
-        })?;
-        let parsed = ModelArtifact::from_json(text)
-            .map_err(|e| AppError::InvalidArtifact(e.to_string()))?;
+        let text = std::str::from_utf8(&body)
+            .map_err(|e| AppError::InvalidArtifact(format!("the body is not UTF-8 text: {e}")))?;
+        let parsed =
+            ModelArtifact::from_json(text).map_err(|e| AppError::InvalidArtifact(e.to_string()))?;
         let sha256 = sha256_hex(&body);
         Ok::<_, AppError>((parsed, sha256, body))
     })
     .await??;
     let summary = state
         .store
-        .insert_model(&name, &body, &sha256, parsed.algorithm_name(), &parsed.feature_names())
+        .insert_model(
+            &name,
+            &body,
+            &sha256,
+            parsed.algorithm_name(),
+            &parsed.feature_names(),
+        )
         .await?;
     // The model is likely to be deployed next; keep the parse.
     state.artifacts.insert(&sha256, Arc::new(parsed));
     tracing::info!(model = %name, version = summary.id.version, "stored model");
     let location = format!("/api/models/{name}/versions/{}", summary.id.version);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(summary.id)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(summary.id),
+    ))
 }
 
 async fn version(
@@ -94,15 +103,25 @@ async fn artifact(
         return Err(missing_version(&state, name, version).await?);
     };
     let headers = [
-        (header::CONTENT_TYPE, "application/json".parse().expect("a valid header value")),
-        (header::CONTENT_DISPOSITION, attachment(&format!("{name}-v{version}.model.json"))),
+        (
+            header::CONTENT_TYPE,
+            "application/json".parse().expect("a valid header value"),
+        ),
+        (
+            header::CONTENT_DISPOSITION,
+            attachment(&format!("{name}-v{version}.model.json")),
+        ),
     ];
     Ok((headers, bytes))
 }
 
 /// The right 404 for a missing version: whether the model is unknown altogether or only
 /// that version is.
-async fn missing_version(state: &AppState, name: String, version: u32) -> Result<AppError, AppError> {
+async fn missing_version(
+    state: &AppState,
+    name: String,
+    version: u32,
+) -> Result<AppError, AppError> {
     Ok(if state.store.get_model(&name, None).await?.is_some() {
         AppError::ModelVersionNotFound { name, version }
     } else {
@@ -116,5 +135,9 @@ pub async fn resolve(
     name: &str,
     version: Option<u32>,
 ) -> Result<Option<ModelId>, AppError> {
-    Ok(state.store.get_model(name, version).await?.map(|summary| summary.id))
+    Ok(state
+        .store
+        .get_model(name, version)
+        .await?
+        .map(|summary| summary.id))
 }

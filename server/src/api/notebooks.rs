@@ -52,7 +52,10 @@ fn check_cells(cells: &[Cell]) -> Result<(), String> {
             return Err(format!("cell {index} has an empty id"));
         }
         if !seen.insert(cell.id.as_str()) {
-            return Err(format!("cell id `{}` is used by more than one cell", cell.id));
+            return Err(format!(
+                "cell id `{}` is used by more than one cell",
+                cell.id
+            ));
         }
     }
     Ok(())
@@ -77,7 +80,11 @@ async fn create(
     };
     state.store.insert_notebook(&notebook).await?;
     let location = format!("/api/notebooks/{}", notebook.id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(notebook)))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(notebook),
+    ))
 }
 
 async fn fetch(
@@ -105,9 +112,11 @@ async fn save(
     match state.store.save_notebook(&notebook).await? {
         SaveOutcome::Saved(saved) => Ok(ApiJson(saved)),
         SaveOutcome::NotFound => Err(AppError::NotebookNotFound(id)),
-        SaveOutcome::Conflict { stored } => {
-            Err(AppError::RevisionConflict { id, stored, given: notebook.revision })
-        }
+        SaveOutcome::Conflict { stored } => Err(AppError::RevisionConflict {
+            id,
+            stored,
+            given: notebook.revision,
+        }),
     }
 }
 

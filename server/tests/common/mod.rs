@@ -12,6 +12,7 @@ use axum::Router;
 use http_body_util::BodyExt;
 use oxbook_kernel::Session;
 use oxbook_protocol::{CellStatus, Effect, ErrorBody};
+use oxbook_server::datasets::{DatasetStoreLocation, DatasetsConfig};
 use oxbook_server::serve::open_state;
 use oxbook_server::store::DatabaseLocation;
 use oxbook_server::{app, AppConfig, AppState};
@@ -30,7 +31,11 @@ save_model(m, "m")"#;
 pub fn kernel_artifact() -> String {
     let mut session = Session::new();
     let run = session.execute("train", TRAIN_CELL);
-    assert_eq!(run.status, CellStatus::Done, "the training cell failed: {run:?}");
+    assert_eq!(
+        run.status,
+        CellStatus::Done,
+        "the training cell failed: {run:?}"
+    );
     run.effects
         .into_iter()
         .find_map(|effect| match effect {
@@ -73,23 +78,40 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self.router.clone().oneshot(request).await.expect("infallible router");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible router");
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response.into_body().collect().await.expect("read the body").to_bytes();
-        TestResponse { status, headers, body }
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("read the body")
+            .to_bytes();
+        TestResponse {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub async fn get(&self, uri: &str) -> TestResponse {
-        self.send(Request::get(uri).body(Body::empty()).unwrap()).await
+        self.send(Request::get(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     pub async fn delete(&self, uri: &str) -> TestResponse {
-        self.send(Request::delete(uri).body(Body::empty()).unwrap()).await
+        self.send(Request::delete(uri).body(Body::empty()).unwrap())
+            .await
     }
 
     pub async fn json(&self, method: Method, uri: &str, body: &Value) -> TestResponse {
-        self.raw(method, uri, Some("application/json"), body.to_string()).await
+        self.raw(method, uri, Some("application/json"), body.to_string())
+            .await
     }
 
     pub async fn raw(
@@ -109,14 +131,24 @@ impl TestApp {
     /// Uploads `artifact` as model `name`; asserts it was stored.
     pub async fn upload_model(&self, name: &str, artifact: &str) -> oxbook_protocol::ModelId {
         let response = self
-            .raw(Method::POST, &format!("/api/models/{name}"), Some("application/json"), artifact.to_string())
+            .raw(
+                Method::POST,
+                &format!("/api/models/{name}"),
+                Some("application/json"),
+                artifact.to_string(),
+            )
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{}", response.text());
         response.json()
     }
 
     /// Uploads `artifact` as model `name` and points endpoint `endpoint` at it.
-    pub async fn deploy(&self, endpoint: &str, name: &str, artifact: &str) -> oxbook_protocol::EndpointInfo {
+    pub async fn deploy(
+        &self,
+        endpoint: &str,
+        name: &str,
+        artifact: &str,
+    ) -> oxbook_protocol::EndpointInfo {
         let model = self.upload_model(name, artifact).await;
         let response = self
             .json(
@@ -134,6 +166,10 @@ pub fn config_for(dir: &Path) -> AppConfig {
     AppConfig {
         static_dir: dir.join("static"),
         frontend_dir: dir.join("frontend"),
+        datasets: DatasetsConfig {
+            location: DatasetStoreLocation::Local(dir.join("data").join("datasets")),
+            ..DatasetsConfig::default()
+        },
         ..AppConfig::default()
     }
 }
@@ -170,7 +206,8 @@ impl TestResponse {
     /// The message of a JSON error body; asserts the body is one.
     pub fn error(&self) -> String {
         assert!(
-            self.header(header::CONTENT_TYPE).starts_with("application/json"),
+            self.header(header::CONTENT_TYPE)
+                .starts_with("application/json"),
             "error body is not JSON: {}",
             self.text()
         );

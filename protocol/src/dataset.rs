@@ -1,0 +1,46 @@
+//! The server's dataset store: files uploaded once and reused from any notebook.
+
+use serde::{Deserialize, Serialize};
+
+/// How a dataset's bytes are laid out. Given by `?format=` on upload, or else by the
+/// name's extension (`.csv`, `.tsv`, `.json`, `.jsonl`/`.ndjson`, `.parquet`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatasetFormat {
+    Csv,
+    Tsv,
+    Json,
+    Jsonl,
+    Parquet,
+}
+
+/// One column of a dataset's inferred schema. `dtype` is the kernel's type name
+/// (`int`, `float`, `bool`, `str`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetColumn {
+    pub name: String,
+    pub dtype: String,
+}
+
+/// A stored dataset, as `GET /api/datasets` lists it and `PUT /api/datasets/{name}` answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasetInfo {
+    /// 1–128 characters of `[A-Za-z0-9._-]`, not starting with a dot (e.g. `hats.csv`).
+    pub name: String,
+    pub format: DatasetFormat,
+    pub size_bytes: u64,
+    /// Hex sha256 of the bytes as stored.
+    pub sha256: String,
+    /// `None` when the server could not read the file (see `diagnostics`).
+    pub row_count: Option<u64>,
+    /// `None` when the schema is unknown: the server could not read the file (see `diagnostics`).
+    pub schema: Option<Vec<DatasetColumn>>,
+    /// Why the schema is unknown (a parse error naming line and column, or a format the
+    /// server cannot read), or other notes about the file. Empty when all is well.
+    #[serde(default)]
+    pub diagnostics: Vec<String>,
+    pub created_at: String,
+    /// Path of the dataset's bytes, relative to the server's origin
+    /// (`/api/datasets/{name}/data`).
+    pub data_path: String,
+}
