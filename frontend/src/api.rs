@@ -17,7 +17,9 @@ pub enum ApiError {
     #[error("{what}: could not reach the server ({message})")]
     Network { what: String, message: String },
     /// HTTP 409 on a save: someone saved a newer revision since this one was loaded.
-    #[error("{what}: the notebook was changed elsewhere since you opened it ({message}); reload it to get the latest version — your changes are not saved")]
+    #[error(
+        "{what}: your changes are not saved because the notebook was changed elsewhere ({message})"
+    )]
     Conflict { what: String, message: String },
     #[error("{what}: the server answered {status}: {message}")]
     Status {

@@ -384,21 +384,28 @@ impl Frame {
                 value.type_name()
             ),
         };
-        let ordering_at: Box<dyn Fn(usize) -> Option<Ordering>> = match (&col.data, value) {
-            (ColumnData::Int(v), Scalar::Int(x)) => Box::new(move |r| v[r].map(|a| a.cmp(x))),
-            (ColumnData::Int(_) | ColumnData::Float(_), Scalar::Int(_) | Scalar::Float(_)) => {
-                let x = match value {
-                    Scalar::Int(i) => *i as f64,
-                    Scalar::Float(f) => *f,
-                    _ => unreachable!("matched numeric scalars above"),
-                };
-                let data = &col.data;
+        let number = match value {
+            Scalar::Int(i) => Some(*i as f64),
+            Scalar::Float(f) => Some(*f),
+            _ => None,
+        };
+        let data = &col.data;
+        let ordering_at: Box<dyn Fn(usize) -> Option<Ordering>> = match (data, value, number) {
+            // Exact for large ints, which f64 would round.
+            (ColumnData::Int(v), Scalar::Int(x), _) => {
+                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(x)))
+            }
+            (ColumnData::Int(_) | ColumnData::Float(_), _, Some(x)) => {
                 Box::new(move |r| data.f64_at(r).and_then(|a| a.partial_cmp(&x)))
             }
-            (ColumnData::Bool(v), Scalar::Bool(x)) => Box::new(move |r| v[r].map(|a| a.cmp(x))),
-            (ColumnData::Str(v), Scalar::Str(x)) => {
-                Box::new(move |r| v[r].as_deref().map(|a| a.cmp(x.as_str())))
+            (ColumnData::Bool(v), Scalar::Bool(x), _) => {
+                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(x)))
             }
+            (ColumnData::Str(v), Scalar::Str(x), _) => Box::new(move |r| {
+                v.get(r)
+                    .and_then(|a| a.as_deref())
+                    .map(|a| a.cmp(x.as_str()))
+            }),
             _ => return Err(mismatch()),
         };
         let keep: Vec<usize> = (0..self.rows)

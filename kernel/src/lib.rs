@@ -23,6 +23,6 @@ pub use model::{
     fit, target_labels, FittedModel, LogisticRegressionSettings, ModelError, RandomForestSettings,
     Settings,
 };
-pub use plot::PlotError;
-pub use session::Session;
+pub use plot::{histogram, scatter, PlotError};
+pub use session::{Limits, Session};
 pub use split::{split_indices, train_test_split, SplitError, SplitIndices};

@@ -179,7 +179,7 @@ impl Session {
     /// The names of the variables cells defined, in the order first defined.
     pub fn variable_names(&self) -> Vec<String> {
         self.scope
-            .iter_raw()
+            .iter()
             .map(|(name, ..)| name.to_string())
             .collect()
     }
@@ -188,15 +188,19 @@ impl Session {
     /// it), so re-running `let df = ...` would keep every earlier frame alive. Keeps only
     /// the newest value of each name, where the oldest one stood.
     fn drop_shadowed_variables(&mut self) {
+        // `iter_raw` goes from the newest variable to the oldest and keeps values shared
+        // with closures shared (`iter` would copy them).
+        let mut entries: Vec<(&str, bool, &Dynamic)> = self.scope.iter_raw().collect();
+        entries.reverse();
         let mut newest: BTreeMap<&str, (bool, &Dynamic)> = BTreeMap::new();
-        for (name, constant, value) in self.scope.iter_raw() {
+        for &(name, constant, value) in &entries {
             newest.insert(name, (constant, value));
         }
-        if newest.len() == self.scope.len() {
+        if newest.len() == entries.len() {
             return;
         }
         let mut compact = Scope::new();
-        for (name, ..) in self.scope.iter_raw() {
+        for (name, ..) in entries {
             if let Some((constant, value)) = newest.remove(name) {
                 if constant {
                     compact.push_constant_dynamic(name.to_string(), value.clone());

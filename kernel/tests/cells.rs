@@ -159,8 +159,10 @@ fn rerunning_a_cell_replaces_its_variables() {
     let run = session.execute("c3", "[a, k, b, c]");
     expect!["status: done\n[31, 2, 3, 0]"].assert_eq(&render(&run));
     let run = session.execute("c4", "k = 5");
-    expect!["status: failed\nRuntimeError at 1:1: Cannot modify constant: k"]
-        .assert_eq(&render(&run));
+    expect![[r#"
+        status: failed
+        RuntimeError at 1:1: Cannot modify constant k"#]]
+    .assert_eq(&render(&run));
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -215,7 +217,14 @@ df.drop_nulls(["income"]).rows()
 ---
 df.value_counts("member")
 ---
-df.select(["age", "income"]).describe()"#,
+df.select(["age", "income"]).describe()
+---
+let t = parse_csv("name,i,f,b,s\nr1,1,0.5,true,a\nr2,2,NA,false,b\nr3,,2.5,,c\n");
+for c in [["i", "==", 2], ["i", "!=", 2], ["i", "<", 2.5], ["i", "<=", 2], ["i", ">", 1],
+          ["i", ">=", 1], ["f", ">", 0.5], ["f", "!=", 1], ["b", "==", false],
+          ["b", ">", false], ["s", "<", "b"], ["s", ">=", "b"]] {
+    print(`${c[0]} ${c[1]} ${c[2]}: ${t.filter(c[0], c[1], c[2]).column("name")}`);
+}"#,
         expect![[r#"
             [1] status: done
             [2] status: done
@@ -248,8 +257,43 @@ df.select(["age", "income"]).describe()"#,
             income  float      8      0  54500.0938  25917.503  24000.0  38500.0  48500.25  65500.0  97000.25      null  null
             [2 rows × 13 columns]
             table: 2 of 2 rows; column:str dtype:str count:int nulls:int mean:float std:float min:float 25%:float 50%:float 75%:float max:float distinct:int top:str
+            [9] status: done
+            i == 2: ["r2"]
+            i != 2: ["r1"]
+            i < 2.5: ["r1", "r2"]
+            i <= 2: ["r1", "r2"]
+            i > 1: ["r2"]
+            i >= 1: ["r1", "r2"]
+            f > 0.5: ["r3"]
+            f != 1: ["r1", "r3"]
+            b == false: ["r2"]
+            b > false: ["r1"]
+            s < b: ["r1"]
+            s >= b: ["r2", "r3"]
         "#]],
     );
+}
+
+/// The table output as the page receives it: JSON values, null for a missing one, at
+/// most 50 rows with the total alongside.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn frames_are_sent_as_tables() {
+    let mut session = Session::new();
+    let run = session.execute("c1", r#"parse_csv("a,b,c\n1,x,true\nNA,y,\n3,,false\n")"#);
+    let json = serde_json::to_value(&run.outputs).unwrap();
+    expect![[r#"[{"data":{"application/vnd.oxbook.table+json":{"columns":[{"dtype":"int","name":"a"},{"dtype":"str","name":"b"},{"dtype":"bool","name":"c"}],"rows":[[1,"x",true],[null,"y",null],[3,null,false]],"total_rows":3},"text/plain":"a     b     c\nint   str   bool\n   1  x     true\nnull  y     null\n   3  null  false\n[3 rows × 3 columns]"},"output_type":"display_data"}]"#]]
+        .assert_eq(&json.to_string());
+    let run = session.execute(
+        "c2",
+        r#"let text = "n\n"; for i in 0..120 { text += i.to_string() + "\n" } parse_csv(text)"#,
+    );
+    let Output::DisplayData { data } = &run.outputs[0] else {
+        panic!("{run:?}")
+    };
+    let table = data.table.as_ref().expect("a table");
+    assert_eq!((table.rows.len(), table.total_rows), (50, 120));
+    assert_eq!(table.rows[49], [serde_json::json!(49)]);
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -59,7 +59,18 @@ impl TestApp {
 
     /// An app over `dir` (which may already hold a database, static files or a page).
     pub async fn in_dir(dir: TempDir) -> TestApp {
-        let config = config_for(dir.path());
+        TestApp::in_dir_with(dir, |_| {}).await
+    }
+
+    /// A fresh app whose [`config_for`] settings `adjust` changes first.
+    pub async fn with(adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+        TestApp::in_dir_with(tempfile::tempdir().expect("tempdir"), adjust).await
+    }
+
+    /// An app over `dir` with [`config_for`] settings that `adjust` changes first.
+    pub async fn in_dir_with(dir: TempDir, adjust: impl FnOnce(&mut AppConfig)) -> TestApp {
+        let mut config = config_for(dir.path());
+        adjust(&mut config);
         let state = open_state(&DatabaseLocation::DataDir(dir.path().join("data")), config)
             .await
             .expect("open the state");
@@ -69,6 +80,11 @@ impl TestApp {
 
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// The local dataset store's directory.
+    pub fn datasets_dir(&self) -> PathBuf {
+        datasets_dir(self.dir.path())
     }
 
     /// Closes the database and hands back the directory, for a reopen.
@@ -162,12 +178,17 @@ impl TestApp {
     }
 }
 
+/// Where [`config_for`] keeps dataset bytes.
+pub fn datasets_dir(dir: &Path) -> PathBuf {
+    dir.join("data").join("datasets")
+}
+
 pub fn config_for(dir: &Path) -> AppConfig {
     AppConfig {
         static_dir: dir.join("static"),
         frontend_dir: dir.join("frontend"),
         datasets: DatasetsConfig {
-            location: DatasetStoreLocation::Local(dir.join("data").join("datasets")),
+            location: DatasetStoreLocation::Local(datasets_dir(dir)),
             ..DatasetsConfig::default()
         },
         ..AppConfig::default()
