@@ -14,6 +14,7 @@ use std::time::Duration;
 use oxbook_protocol::DatasetInfo;
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// Variables that would change what these tests configure, if the developer has them set.
 const INHERITED: &[&str] = &[
@@ -225,14 +226,25 @@ async fn the_store_directory_and_fetch_opt_in_come_from_the_environment() {
         server.log_text()
     );
 
-    // The upload cap was read too.
-    let too_big = reqwest::Client::new()
-        .put(format!("{base}/api/datasets/big.csv"))
-        .body(vec![b'a'; 20_000_001])
-        .send()
+    // The upload cap was read too. Only the headers are sent: the server answers an
+    // announced oversize body at once, without waiting for (or reading) any of it.
+    let addr = base.trim_start_matches("http://");
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(
+            b"PUT /api/datasets/big.csv HTTP/1.1\r\nHost: oxbook\r\n\
+              Content-Length: 20000001\r\n\r\n",
+        )
         .await
         .unwrap();
-    assert_eq!(too_big.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let mut answer = vec![0; 4096];
+    let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
+        .await
+        .expect("an answer before the body")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer[..read]);
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    assert!(answer.contains("at most 20000000 bytes"), "{answer}");
 }
 
 #[tokio::test]
