@@ -49,14 +49,17 @@ fn person(rng: &mut ChaCha8Rng, person_id: u64) -> [String; 11] {
     let city_index = rng.gen_range(0..CITIES.len() as u32) as usize;
     let is_member = rng.gen_bool(0.35);
     let income = (10.6 + 0.45 * normal(rng) + (age as f64 - 18.0) * 0.008).exp();
-    let past_purchases = (rng.gen_range(0.0..1.0f64) * 12.0 + if is_member { 4.0 } else { 0.0 }) as i64;
+    let past_purchases =
+        (rng.gen_range(0.0..1.0f64) * 12.0 + if is_member { 4.0 } else { 0.0 }) as i64;
     let days_since = rng.gen_range(0..=365i64);
     let hats_owned = rng.gen_range(0..=4i64);
     let avg_basket = 20.0 + 0.0006 * income + 15.0 * normal(rng).abs();
     let newsletter_clicks = rng.gen_range(0..=10i64);
 
     // The hidden truth the models are to learn, plus noise.
-    let score = -1.2 + 0.9 * CITY_HAT_AFFINITY[city_index] + 0.025 * (age as f64 - 45.0)
+    let score = -1.2
+        + 0.9 * CITY_HAT_AFFINITY[city_index]
+        + 0.025 * (age as f64 - 45.0)
         + 0.6 * (income / 50_000.0 - 1.0)
         + 0.12 * past_purchases as f64
         - 0.004 * days_since as f64
@@ -82,7 +85,11 @@ fn person(rng: &mut ChaCha8Rng, person_id: u64) -> [String; 11] {
     } else {
         format!("{income:.2}")
     };
-    let days_text = if missing(rng, 0.02) { "NA".to_string() } else { days_since.to_string() };
+    let days_text = if missing(rng, 0.02) {
+        "NA".to_string()
+    } else {
+        days_since.to_string()
+    };
 
     [
         person_id.to_string(),

@@ -614,20 +614,14 @@ impl Model {
     }
 }
 
-/// A registry name as the server accepts it in URLs: 1 to 64 ASCII letters, digits, `-`,
-/// `_` or `.`, starting with a letter or digit.
+/// A registry name as the server accepts it (the rule lives in the protocol crate).
 fn registry_name(name: &str) -> Res<()> {
-    let ok = (1..=64).contains(&name.len())
-        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
-    if ok {
+    if oxbook_protocol::is_valid_registry_name(name) {
         Ok(())
     } else {
         Err(fail(format!(
-            "'{name}' is not a valid model name: use 1 to 64 letters, digits, '-', '_' or '.', \
-             starting with a letter or digit"
+            "'{name}' is not a valid model name: use {}",
+            oxbook_protocol::REGISTRY_NAME_RULE
         )))
     }
 }

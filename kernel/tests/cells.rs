@@ -520,7 +520,7 @@ deploy(model, "no spaces")"#,
             [7] status: failed
             RuntimeError at 1:1: setting 'tres': unknown field `tres`, expected one of `trees`, `max_depth`, `min_samples_split`, `features_per_split`, `seed`
             [8] status: failed
-            RuntimeError at 1:1: 'no spaces' is not a valid model name: use 1 to 64 letters, digits, '-', '_' or '.', starting with a letter or digit
+            RuntimeError at 1:1: 'no spaces' is not a valid model name: use 1 to 64 characters of lowercase letters, digits, '-' or '_'
         "#]],
     );
 }

@@ -66,13 +66,24 @@ pub enum Effect {
         artifact: String,
     },
     /// Store the model in the registry without deploying it.
-    SaveModel { model_name: String, artifact: String },
+    SaveModel {
+        model_name: String,
+        artifact: String,
+    },
 }
 
 /// How the host reports having carried out an effect, shown under the cell.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EffectOutcome {
-    Deployed { endpoint: String, model: crate::model::ModelId, url: String },
-    Saved { model: crate::model::ModelId },
-    Failed { message: String },
+    Deployed {
+        endpoint: String,
+        model: crate::model::ModelId,
+        url: String,
+    },
+    Saved {
+        model: crate::model::ModelId,
+    },
+    Failed {
+        message: String,
+    },
 }

@@ -11,7 +11,8 @@ pub mod notebook;
 pub use dataset::{DatasetColumn, DatasetFormat, DatasetInfo};
 pub use kernel::{CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest};
 pub use model::{
-    EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse, ModelId, ModelSummary,
+    is_valid_registry_name, EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse,
+    ModelId, ModelSummary, REGISTRY_NAME_RULE,
 };
 pub use notebook::{
     Cell, CellError, CellId, CellKind, MimeBundle, Notebook, NotebookId, NotebookSummary, Output,

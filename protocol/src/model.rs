@@ -57,3 +57,16 @@ pub struct InvocationResponse {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub classes: Option<Vec<serde_json::Value>>,
 }
+
+/// The rule for model and endpoint names, shared so a cell learns of a bad name before the
+/// server refuses it: 1 to 64 characters of `[a-z0-9-_]`, safe in URLs, file names and
+/// headers without escaping.
+pub fn is_valid_registry_name(name: &str) -> bool {
+    (1..=64).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
+/// The rule of [`is_valid_registry_name`] in words, for error messages.
+pub const REGISTRY_NAME_RULE: &str = "1 to 64 characters of lowercase letters, digits, '-' or '_'";

@@ -20,7 +20,13 @@ pub struct Notebook {
 
 impl Notebook {
     pub fn new(id: NotebookId, title: String, cells: Vec<Cell>) -> Self {
-        Notebook { schema_version: NOTEBOOK_SCHEMA_VERSION, id, revision: 0, title, cells }
+        Notebook {
+            schema_version: NOTEBOOK_SCHEMA_VERSION,
+            id,
+            revision: 0,
+            title,
+            cells,
+        }
     }
 }
 
@@ -60,7 +66,12 @@ pub enum Output {
 
 impl Output {
     pub fn text(text: impl Into<String>) -> Self {
-        Output::DisplayData { data: MimeBundle { text: Some(text.into()), ..MimeBundle::default() } }
+        Output::DisplayData {
+            data: MimeBundle {
+                text: Some(text.into()),
+                ..MimeBundle::default()
+            },
+        }
     }
 }
 
@@ -68,12 +79,20 @@ impl Output {
 /// shows the richest one it understands and falls back to `text/plain`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MimeBundle {
-    #[serde(rename = "text/plain", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "text/plain",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub text: Option<String>,
     /// Already sanitized HTML.
     #[serde(rename = "text/html", default, skip_serializing_if = "Option::is_none")]
     pub html: Option<String>,
-    #[serde(rename = "image/svg+xml", default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        rename = "image/svg+xml",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
     pub svg: Option<String>,
     #[serde(
         rename = "application/vnd.oxbook.table+json",

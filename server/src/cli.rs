@@ -82,7 +82,11 @@ pub struct ServeArgs {
     /// AWS variables: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL
     /// (or AWS_ENDPOINT) for a non-AWS server, AWS_ALLOW_HTTP=true for a plain-http one.
     /// Dataset metadata is kept in the database.
-    #[arg(long, env = "OXBOOK_DATASET_STORE", value_name = "DIR|s3://BUCKET[/PREFIX]")]
+    #[arg(
+        long,
+        env = "OXBOOK_DATASET_STORE",
+        value_name = "DIR|s3://BUCKET[/PREFIX]"
+    )]
     pub dataset_store: Option<DatasetStoreLocation>,
     /// Largest dataset upload accepted, in bytes (larger ones are answered 413).
     #[arg(

@@ -483,7 +483,10 @@ mod tests {
     #[test]
     fn formats() {
         assert_eq!(format_from_name("hats.csv"), Some(DatasetFormat::Csv));
-        assert_eq!(format_from_name("x.tar.PARQUET"), Some(DatasetFormat::Parquet));
+        assert_eq!(
+            format_from_name("x.tar.PARQUET"),
+            Some(DatasetFormat::Parquet)
+        );
         assert_eq!(format_from_name("rows.ndjson"), Some(DatasetFormat::Jsonl));
         assert_eq!(format_from_name("noext"), None);
         assert_eq!(format_from_name("a.xlsx"), None);

@@ -84,7 +84,7 @@ pub enum AppError {
     UnknownDatasetFormat(String),
     #[error("unknown dataset format `{}`: expected csv, tsv, json, jsonl or parquet", echo(.0))]
     InvalidDatasetFormat(String),
-    #[error("request body is too large: datasets may be at most {} ({limit} bytes)", human_bytes(*.limit))]
+    #[error("request body is too large: datasets may be at most {}", limit_text(*.limit))]
     DatasetTooLarge { limit: u64 },
     /// The upload's body broke off before its end.
     #[error("the upload broke off before its end: {0}")]
@@ -238,10 +238,7 @@ pub fn validate_name(kind: &'static str, name: &str) -> Result<(), AppError> {
 
 /// Whether `name` follows the rule of [`validate_name`].
 pub fn is_valid_name(name: &str) -> bool {
-    (1..=64).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+    oxbook_protocol::is_valid_registry_name(name)
 }
 
 /// Response mapper for API routes: any error response that is not already JSON (axum's
@@ -256,8 +253,8 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
     // the extractors' JSON one alike) to name it; outer layers keep that message.
     if let (StatusCode::PAYLOAD_TOO_LARGE, Some(limit)) = (status, limit) {
         let message = format!(
-            "request body is too large: this route accepts at most {} ({limit} bytes)",
-            human_bytes(u64::try_from(limit).unwrap_or(u64::MAX))
+            "request body is too large: this route accepts at most {}",
+            limit_text(u64::try_from(limit).unwrap_or(u64::MAX))
         );
         return error_response(status, message);
     }
@@ -287,14 +284,15 @@ pub async fn json_errors(State(limit): State<Option<usize>>, response: Response)
     error_response(status, message)
 }
 
-fn human_bytes(bytes: impl Into<u64>) -> String {
+/// A byte limit for a message: `32 MiB (33554432 bytes)`, or `1000 bytes` when there is
+/// no rounder way to say it.
+fn limit_text(bytes: u64) -> String {
     const MIB: u64 = 1024 * 1024;
     const GIB: u64 = 1024 * MIB;
-    let bytes = bytes.into();
     if bytes >= GIB && bytes.is_multiple_of(GIB) {
-        format!("{} GiB", bytes / GIB)
+        format!("{} GiB ({bytes} bytes)", bytes / GIB)
     } else if bytes >= MIB && bytes.is_multiple_of(MIB) {
-        format!("{} MiB", bytes / MIB)
+        format!("{} MiB ({bytes} bytes)", bytes / MIB)
     } else {
         format!("{bytes} bytes")
     }

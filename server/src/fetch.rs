@@ -187,7 +187,9 @@ fn classify_v6(ip: Ipv6Addr) -> AddressClass {
     let segments = ip.segments();
     let octets = ip.octets();
     if v6("64:ff9b::/96").contains(&ip) {
-        return classify_v4(Ipv4Addr::new(octets[12], octets[13], octets[14], octets[15]));
+        return classify_v4(Ipv4Addr::new(
+            octets[12], octets[13], octets[14], octets[15],
+        ));
     }
     if segments[0] == 0x2002 {
         return classify_v4(Ipv4Addr::new(octets[2], octets[3], octets[4], octets[5]));
@@ -237,7 +239,10 @@ pub async fn check_url(url: &Url, allow_loopback: bool) -> Result<Vec<SocketAddr
             let bare = name.trim_end_matches('.').to_ascii_lowercase();
             // RFC 6761: localhost names are loopback, whatever a resolver might say.
             let addrs = if bare == "localhost" || bare.ends_with(".localhost") {
-                vec![IpAddr::V4(Ipv4Addr::LOCALHOST), IpAddr::V6(Ipv6Addr::LOCALHOST)]
+                vec![
+                    IpAddr::V4(Ipv4Addr::LOCALHOST),
+                    IpAddr::V6(Ipv6Addr::LOCALHOST),
+                ]
             } else {
                 tokio::net::lookup_host((name, port))
                     .await
@@ -380,34 +385,31 @@ fn pinned_client(url: &Url, addrs: &[SocketAddr]) -> reqwest::Result<reqwest::Cl
 
 /// The response body as a stream that fails once it passes `limit` bytes or `deadline`.
 fn capped_body(response: reqwest::Response, url: String, limit: u64, deadline: Instant) -> Body {
-    let chunks = stream::try_unfold(
-        (response, 0u64),
-        move |(mut response, seen)| {
-            let url = url.clone();
-            async move {
-                let chunk = match timeout_at(deadline, response.chunk()).await {
-                    Err(_) => {
-                        tracing::warn!(%url, "fetch cut short: out of time");
-                        return Err(std::io::Error::new(
-                            std::io::ErrorKind::TimedOut,
-                            format!("fetching `{url}` ran out of time"),
-                        ));
-                    }
-                    Ok(Err(e)) => return Err(std::io::Error::other(e)),
-                    Ok(Ok(None)) => return Ok(None),
-                    Ok(Ok(Some(chunk))) => chunk,
-                };
-                let seen = seen.saturating_add(chunk.len() as u64);
-                if seen > limit {
-                    tracing::warn!(%url, limit, "fetch cut short: the response is too large");
-                    return Err(std::io::Error::other(format!(
-                        "the response from `{url}` is larger than {limit} bytes"
-                    )));
+    let chunks = stream::try_unfold((response, 0u64), move |(mut response, seen)| {
+        let url = url.clone();
+        async move {
+            let chunk = match timeout_at(deadline, response.chunk()).await {
+                Err(_) => {
+                    tracing::warn!(%url, "fetch cut short: out of time");
+                    return Err(std::io::Error::new(
+                        std::io::ErrorKind::TimedOut,
+                        format!("fetching `{url}` ran out of time"),
+                    ));
                 }
-                Ok(Some((Bytes::from(chunk), (response, seen))))
+                Ok(Err(e)) => return Err(std::io::Error::other(e)),
+                Ok(Ok(None)) => return Ok(None),
+                Ok(Ok(Some(chunk))) => chunk,
+            };
+            let seen = seen.saturating_add(chunk.len() as u64);
+            if seen > limit {
+                tracing::warn!(%url, limit, "fetch cut short: the response is too large");
+                return Err(std::io::Error::other(format!(
+                    "the response from `{url}` is larger than {limit} bytes"
+                )));
             }
-        },
-    );
+            Ok(Some((Bytes::from(chunk), (response, seen))))
+        }
+    });
     Body::from_stream(chunks)
 }
 
@@ -552,22 +554,34 @@ mod tests {
                 other => panic!("{url} was not refused: {other:?}"),
             }
         }
-        assert!(reason("ftp://example.com/x").await.contains("only http and https"));
-        assert!(reason("file:///etc/passwd").await.contains("only http and https"));
+        assert!(reason("ftp://example.com/x")
+            .await
+            .contains("only http and https"));
+        assert!(reason("file:///etc/passwd")
+            .await
+            .contains("only http and https"));
         assert!(reason("http://127.0.0.1/").await.contains("loopback"));
         // WHATWG URL parsing normalises other spellings of an IPv4 address.
-        assert!(reason("http://0x7f000001/").await.contains("127.0.0.1 is a loopback"));
+        assert!(reason("http://0x7f000001/")
+            .await
+            .contains("127.0.0.1 is a loopback"));
         assert!(reason("http://127.1:8080/").await.contains("loopback"));
-        assert!(reason("http://localhost/").await.contains("resolves to 127.0.0.1"));
+        assert!(reason("http://localhost/")
+            .await
+            .contains("resolves to 127.0.0.1"));
         assert!(reason("http://LOCALHOST./").await.contains("loopback"));
         assert!(reason("http://app.localhost/").await.contains("loopback"));
         assert!(reason("http://[::1]/").await.contains("loopback"));
         assert!(reason("http://[::ffff:7f00:1]/").await.contains("loopback"));
         assert!(reason("http://10.0.0.1/").await.contains("private"));
-        assert!(reason("http://169.254.169.254/latest/meta-data").await.contains("link-local"));
+        assert!(reason("http://169.254.169.254/latest/meta-data")
+            .await
+            .contains("link-local"));
         assert!(reason("http://[fe80::1]/").await.contains("link-local"));
         assert!(reason("http://[fd00::1]/").await.contains("unique-local"));
-        assert!(reason("http://100.64.1.1/").await.contains("carrier-grade NAT"));
+        assert!(reason("http://100.64.1.1/")
+            .await
+            .contains("carrier-grade NAT"));
         assert!(reason("http://0.0.0.0/").await.contains("unspecified"));
         assert!(reason("http://224.0.0.1/").await.contains("multicast"));
 

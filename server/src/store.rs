@@ -482,7 +482,10 @@ impl Store {
     }
 
     /// A dataset's metadata and the object key of its bytes.
-    pub async fn get_dataset(&self, name: &str) -> Result<Option<(DatasetInfo, String)>, StoreError> {
+    pub async fn get_dataset(
+        &self,
+        name: &str,
+    ) -> Result<Option<(DatasetInfo, String)>, StoreError> {
         let row = sqlx::query(&format!("{DATASET_SELECT} WHERE name = ?"))
             .bind(name)
             .fetch_optional(&self.pool)

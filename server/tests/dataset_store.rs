@@ -68,10 +68,12 @@ impl Server {
         });
         let mut log = Vec::new();
         let url = loop {
-            let line = lines.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| {
-                let _ = child.kill();
-                panic!("the server did not log where it listens; log so far:\n{log:#?}")
-            });
+            let line = lines
+                .recv_timeout(Duration::from_secs(60))
+                .unwrap_or_else(|_| {
+                    let _ = child.kill();
+                    panic!("the server did not log where it listens; log so far:\n{log:#?}")
+                });
             log.push(line.clone());
             if let Some(at) = line.find("listening on http://") {
                 break line[at + "listening on ".len()..].trim().to_string();
@@ -272,7 +274,13 @@ async fn by_default_fetch_refuses_loopback_and_datasets_live_in_the_data_dir() {
 async fn an_unsupported_store_url_stops_the_server_with_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(common::oxbook_binary())
-        .args(["serve", "--listen", "127.0.0.1:0", "--dataset-store", "gs://bucket"])
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--dataset-store",
+            "gs://bucket",
+        ])
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .output()
@@ -364,5 +372,9 @@ async fn s3_bucket_round_trip() {
     assert!(before[0].ends_with("-hats.csv"), "{before:?}");
 
     round_trip(&base).await;
-    assert_eq!(keys().await, before, "replaced and deleted objects are gone");
+    assert_eq!(
+        keys().await,
+        before,
+        "replaced and deleted objects are gone"
+    );
 }

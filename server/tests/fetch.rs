@@ -116,7 +116,10 @@ async fn non_public_addresses_are_refused_before_connecting() {
             format!("http://localhost:{port}/data.csv"),
             "the host `localhost` resolves to 127.0.0.1, which is a loopback address",
         ),
-        (format!("http://[::1]:{port}/data.csv"), "::1 is a loopback address"),
+        (
+            format!("http://[::1]:{port}/data.csv"),
+            "::1 is a loopback address",
+        ),
         (
             format!("http://[::ffff:127.0.0.1]:{port}/data.csv"),
             "is a loopback address",
@@ -129,10 +132,7 @@ async fn non_public_addresses_are_refused_before_connecting() {
             "http://169.254.169.254/latest/meta-data/".to_string(),
             "169.254.169.254 is a link-local address",
         ),
-        (
-            "http://100.64.0.1/".to_string(),
-            "carrier-grade NAT",
-        ),
+        ("http://100.64.0.1/".to_string(), "carrier-grade NAT"),
         (
             "ftp://example.com/data.csv".to_string(),
             "only http and https URLs can be fetched, not `ftp:`",
@@ -165,7 +165,9 @@ async fn missing_and_malformed_urls_are_refused() {
     let malformed = app.get(&fetch_uri("not a url")).await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(
-        malformed.error().starts_with("`not a url` is not a valid URL"),
+        malformed
+            .error()
+            .starts_with("`not a url` is not a valid URL"),
         "{}",
         malformed.error()
     );
@@ -183,7 +185,10 @@ async fn with_loopback_allowed_the_bytes_come_through() {
         response.header(header::CONTENT_TYPE),
         "application/octet-stream"
     );
-    assert_eq!(response.header(header::CONTENT_LENGTH), DATA.len().to_string());
+    assert_eq!(
+        response.header(header::CONTENT_LENGTH),
+        DATA.len().to_string()
+    );
     assert_eq!(response.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff");
     assert_eq!(response.header(header::CONTENT_SECURITY_POLICY), "sandbox");
     assert_eq!(
@@ -205,7 +210,10 @@ async fn with_loopback_allowed_the_bytes_come_through() {
     // Someone else's HTML is never served as this origin's page.
     let page = app.get(&fetch_uri(&remote.url("/page.html"))).await;
     assert_eq!(page.status, StatusCode::OK);
-    assert_eq!(page.header(header::CONTENT_TYPE), "application/octet-stream");
+    assert_eq!(
+        page.header(header::CONTENT_TYPE),
+        "application/octet-stream"
+    );
     assert!(page
         .header(header::HeaderName::from_static("x-oxbook-content-type"))
         .starts_with("text/html"));
@@ -246,7 +254,10 @@ async fn redirects_are_followed_and_checked_at_every_hop() {
     );
 
     for (target, reason) in [
-        ("http://169.254.169.254/latest/meta-data/", "169.254.169.254 is a link-local address"),
+        (
+            "http://169.254.169.254/latest/meta-data/",
+            "169.254.169.254 is a link-local address",
+        ),
         ("http://10.0.0.1/", "10.0.0.1 is a private-network address"),
         ("http://[::ffff:10.0.0.1]/", "is a private-network address"),
         ("ftp://example.com/x", "only http and https"),
@@ -266,8 +277,15 @@ async fn redirects_are_followed_and_checked_at_every_hop() {
         );
         let error = response.error();
         assert!(error.contains(reason), "{target}: {error}");
-        assert!(error.contains(&format!("refused to fetch `{}", &target[..10])), "{error}");
-        assert_eq!(remote.hits(), hits_before + 1, "only the redirecting hop was fetched");
+        assert!(
+            error.contains(&format!("refused to fetch `{}", &target[..10])),
+            "{error}"
+        );
+        assert_eq!(
+            remote.hits(),
+            hits_before + 1,
+            "only the redirecting hop was fetched"
+        );
     }
 
     let response = app.get(&fetch_uri(&remote.url("/loop/0"))).await;
@@ -294,7 +312,9 @@ async fn responses_over_the_cap_are_refused() {
     let response = app.get(&fetch_uri(&remote.url("/data.csv"))).await;
     assert_eq!(response.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(
-        response.error().contains("larger than the 10 bytes the server fetches"),
+        response
+            .error()
+            .contains("larger than the 10 bytes the server fetches"),
         "{}",
         response.error()
     );
@@ -335,12 +355,20 @@ async fn slow_servers_time_out_and_errors_are_bad_gateways() {
     let started = std::time::Instant::now();
     let response = app.get(&fetch_uri(&remote.url("/slow"))).await;
     assert_eq!(response.status, StatusCode::GATEWAY_TIMEOUT);
-    assert!(response.error().contains("took longer than 0.3 s"), "{}", response.error());
+    assert!(
+        response.error().contains("took longer than 0.3 s"),
+        "{}",
+        response.error()
+    );
     assert!(started.elapsed() < Duration::from_secs(10));
 
     let response = app.get(&fetch_uri(&remote.url("/missing"))).await;
     assert_eq!(response.status, StatusCode::BAD_GATEWAY);
-    assert!(response.error().ends_with("answered 404 Not Found"), "{}", response.error());
+    assert!(
+        response.error().ends_with("answered 404 Not Found"),
+        "{}",
+        response.error()
+    );
 
     // A port nothing listens on (bound, then closed).
     let closed = {
@@ -349,5 +377,9 @@ async fn slow_servers_time_out_and_errors_are_bad_gateways() {
     };
     let response = app.get(&fetch_uri(&format!("http://{closed}/x"))).await;
     assert_eq!(response.status, StatusCode::BAD_GATEWAY);
-    assert!(response.error().starts_with("cannot fetch"), "{}", response.error());
+    assert!(
+        response.error().starts_with("cannot fetch"),
+        "{}",
+        response.error()
+    );
 }

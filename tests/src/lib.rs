@@ -20,7 +20,10 @@ use serde_json::{json, Value};
 pub const UI_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 pub fn server_binary() -> PathBuf {
@@ -31,12 +34,20 @@ pub fn server_binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|_| workspace_root().join("target"));
     let binary = target.join("debug").join("oxbook");
-    assert!(binary.exists(), "{} is missing: run `cargo build -p oxbook-server` first", binary.display());
+    assert!(
+        binary.exists(),
+        "{} is missing: run `cargo build -p oxbook-server` first",
+        binary.display()
+    );
     binary
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind a free port").local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A child process killed when dropped, so a failing test leaves nothing running.
@@ -80,8 +91,11 @@ impl Server {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start the oxbook server");
-        let server =
-            Server { base_url: format!("http://127.0.0.1:{port}"), _process: Guard(process), _data_dir: data_dir };
+        let server = Server {
+            base_url: format!("http://127.0.0.1:{port}"),
+            _process: Guard(process),
+            _data_dir: data_dir,
+        };
         let started = Instant::now();
         loop {
             if let Ok(response) = reqwest::get(format!("{}/ping", server.base_url)).await {
@@ -89,21 +103,30 @@ impl Server {
                     return server;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(30), "the server did not answer /ping within 30 s");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server did not answer /ping within 30 s"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn invoke(&self, endpoint: &str, records: &[Value]) -> Value {
         let response = reqwest::Client::new()
-            .post(format!("{}/endpoints/{endpoint}/invocations", self.base_url))
+            .post(format!(
+                "{}/endpoints/{endpoint}/invocations",
+                self.base_url
+            ))
             .json(&json!({ "dataframe_records": records }))
             .send()
             .await
             .expect("POST invocations");
         let status = response.status();
         let body: Value = response.json().await.expect("invocation answers JSON");
-        assert!(status.is_success(), "invocation failed with {status}: {body}");
+        assert!(
+            status.is_success(),
+            "invocation failed with {status}: {body}"
+        );
         body
     }
 }
@@ -116,14 +139,17 @@ pub struct Browser {
 
 impl Browser {
     pub async fn start() -> Browser {
-        let chromedriver = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
+        let chromedriver =
+            std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
         let port = free_port();
         let driver = Command::new(&chromedriver)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("start {chromedriver}: {e} (scripts/setup.sh installs chromium-driver)"));
+            .unwrap_or_else(|e| {
+                panic!("start {chromedriver}: {e} (scripts/setup.sh installs chromium-driver)")
+            });
         let driver = Guard(driver);
         let capabilities = json!({
             "goog:chromeOptions": {
@@ -135,7 +161,9 @@ impl Browser {
                 ]
             }
         });
-        let Value::Object(capabilities) = capabilities else { unreachable!() };
+        let Value::Object(capabilities) = capabilities else {
+            unreachable!()
+        };
         let started = Instant::now();
         let client = loop {
             let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -151,7 +179,10 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Browser { client, _driver: driver }
+        Browser {
+            client,
+            _driver: driver,
+        }
     }
 
     pub async fn wait_for(&self, css: &str) -> Element {
@@ -170,7 +201,10 @@ impl Browser {
 
     /// Replaces the source of a cell's editor as typing would (an `input` event).
     pub async fn set_cell_source(&self, cell: &Element, source: &str) {
-        let editor = cell.find(Locator::Css("textarea.cell-source")).await.expect("cell has an editor");
+        let editor = cell
+            .find(Locator::Css("textarea.cell-source"))
+            .await
+            .expect("cell has an editor");
         let editor_json = serde_json::to_value(&editor).expect("element serializes");
         self.client
             .execute(
@@ -184,7 +218,10 @@ impl Browser {
 
     /// The cells of the open notebook, in order.
     pub async fn cells(&self) -> Vec<Element> {
-        self.client.find_all(Locator::Css("div.cell")).await.expect("find cells")
+        self.client
+            .find_all(Locator::Css("div.cell"))
+            .await
+            .expect("find cells")
     }
 
     /// Waits until a cell settles as done or failed and returns its status.
@@ -193,18 +230,32 @@ impl Browser {
         let started = Instant::now();
         loop {
             let cell = self.wait_for(&css).await;
-            let status = cell.attr("data-status").await.ok().flatten().unwrap_or_default();
+            let status = cell
+                .attr("data-status")
+                .await
+                .ok()
+                .flatten()
+                .unwrap_or_default();
             if status == "done" || status == "failed" {
                 return status;
             }
-            assert!(started.elapsed() < UI_TIMEOUT, "cell {cell_id} still '{status}' after {UI_TIMEOUT:?}");
+            assert!(
+                started.elapsed() < UI_TIMEOUT,
+                "cell {cell_id} still '{status}' after {UI_TIMEOUT:?}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
     pub async fn cell_text(&self, cell: &Element) -> String {
         let mut texts = Vec::new();
-        for output in cell.find_all(Locator::Css("div.outputs pre.output-text, div.outputs div.output-error")).await.unwrap() {
+        for output in cell
+            .find_all(Locator::Css(
+                "div.outputs pre.output-text, div.outputs div.output-error",
+            ))
+            .await
+            .unwrap()
+        {
             texts.push(output.text().await.unwrap_or_default());
         }
         texts.join("\n")
@@ -212,21 +263,23 @@ impl Browser {
 
     /// The first table output of a cell as JSON records, values typed by each column's dtype.
     pub async fn cell_table_records(&self, cell: &Element) -> Vec<serde_json::Map<String, Value>> {
-        let table = cell.find(Locator::Css("table.output-table")).await.expect("cell shows a table");
+        let table = cell
+            .find(Locator::Css("table.output-table"))
+            .await
+            .expect("cell shows a table");
         let mut columns = Vec::new();
         for header in table.find_all(Locator::Css("thead th")).await.unwrap() {
-            let dtype = match header.find(Locator::Css("span.dtype")).await {
-                Ok(span) => span.text().await.unwrap_or_default(),
-                Err(_) => String::new(),
-            };
-            let full = header.text().await.unwrap_or_default();
-            let name = full.trim_end_matches(dtype.as_str()).trim().to_string();
-            columns.push((name, dtype.trim().trim_matches(|c| c == '(' || c == ')').to_string()));
+            let name = header.find(Locator::Css("span.column-name")).await.expect("th has a column name");
+            let dtype = header.find(Locator::Css("span.dtype")).await.expect("th has a dtype");
+            columns.push((name.text().await.unwrap_or_default(), dtype.text().await.unwrap_or_default()));
         }
         let mut records = Vec::new();
         for row in table.find_all(Locator::Css("tbody tr")).await.unwrap() {
             let mut record = serde_json::Map::new();
-            for ((name, dtype), cell) in columns.iter().zip(row.find_all(Locator::Css("td")).await.unwrap()) {
+            for ((name, dtype), cell) in columns
+                .iter()
+                .zip(row.find_all(Locator::Css("td")).await.unwrap())
+            {
                 let text = cell.text().await.unwrap_or_default();
                 record.insert(name.clone(), typed_value(&text, dtype));
             }
@@ -242,8 +295,14 @@ pub fn typed_value(text: &str, dtype: &str) -> Value {
         return Value::Null;
     }
     match dtype {
-        "int" => text.parse::<i64>().map(Value::from).unwrap_or_else(|_| panic!("'{text}' is not an int")),
-        "float" => text.parse::<f64>().map(Value::from).unwrap_or_else(|_| panic!("'{text}' is not a float")),
+        "int" => text
+            .parse::<i64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| panic!("'{text}' is not an int")),
+        "float" => text
+            .parse::<f64>()
+            .map(Value::from)
+            .unwrap_or_else(|_| panic!("'{text}' is not a float")),
         "bool" => Value::Bool(text == "true"),
         _ => Value::String(text.to_string()),
     }

@@ -16,50 +16,101 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
     let browser = Browser::start().await;
     browser.client.goto(&server.base_url).await.unwrap();
     let link = browser.wait_for("a.notebook-link").await;
-    let links = browser.client.find_all(Locator::Css("a.notebook-link")).await.unwrap();
+    let links = browser
+        .client
+        .find_all(Locator::Css("a.notebook-link"))
+        .await
+        .unwrap();
     let mut demo_link = None;
     for candidate in links {
-        if candidate.text().await.unwrap_or_default().contains("buy a hat") {
+        if candidate
+            .text()
+            .await
+            .unwrap_or_default()
+            .contains("buy a hat")
+        {
             demo_link = Some(candidate);
         }
     }
     drop(link);
-    demo_link.expect("the demo notebook is listed on first start").click().await.unwrap();
+    demo_link
+        .expect("the demo notebook is listed on first start")
+        .click()
+        .await
+        .unwrap();
     browser.wait_kernel_ready().await;
-    browser.wait_for("div.cell[data-kind='markdown'] div.markdown-rendered h1").await;
+    browser
+        .wait_for("div.cell[data-kind='markdown'] div.markdown-rendered h1")
+        .await;
 
     browser.wait_for("#run-all").await.click().await.unwrap();
-    let code_cells = browser.client.find_all(Locator::Css("div.cell[data-kind='code']")).await.unwrap();
+    let code_cells = browser
+        .client
+        .find_all(Locator::Css("div.cell[data-kind='code']"))
+        .await
+        .unwrap();
     let mut ids = Vec::new();
     for cell in &code_cells {
         ids.push(cell.attr("data-cell-id").await.unwrap().expect("cell id"));
     }
     for id in &ids {
         let status = browser.wait_cell_settled(id).await;
-        let cell = browser.wait_for(&format!("div.cell[data-cell-id='{id}']")).await;
-        assert_eq!(status, "done", "demo cell {id} failed: {}", browser.cell_text(&cell).await);
+        let cell = browser
+            .wait_for(&format!("div.cell[data-cell-id='{id}']"))
+            .await;
+        assert_eq!(
+            status,
+            "done",
+            "demo cell {id} failed: {}",
+            browser.cell_text(&cell).await
+        );
     }
 
     let split = browser.wait_for("div.cell[data-cell-id='split']").await;
     let report = browser.cell_text(&split).await;
     for model in ["logistic regression accuracy: ", "random forest accuracy: "] {
-        let line = report.lines().find(|l| l.starts_with(model)).unwrap_or_else(|| panic!("no '{model}' in {report}"));
-        let accuracy: f64 = line[model.len()..].trim().parse().expect("accuracy is a number");
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(model))
+            .unwrap_or_else(|| panic!("no '{model}' in {report}"));
+        let accuracy: f64 = line[model.len()..]
+            .trim()
+            .parse()
+            .expect("accuracy is a number");
         assert!(accuracy > 0.7 && accuracy <= 1.0, "{line}");
     }
-    let plots = browser.client.find_all(Locator::Css("img.output-svg")).await.unwrap();
-    assert!(plots.len() >= 2, "expected the histogram and the scatter plot, found {} plots", plots.len());
+    let plots = browser
+        .client
+        .find_all(Locator::Css("img.output-svg"))
+        .await
+        .unwrap();
+    assert!(
+        plots.len() >= 2,
+        "expected the histogram and the scatter plot, found {} plots",
+        plots.len()
+    );
     for plot in plots {
         let src = plot.attr("src").await.unwrap().unwrap_or_default();
-        assert!(src.starts_with("data:image/svg+xml"), "plot source {src:.40}");
+        assert!(
+            src.starts_with("data:image/svg+xml"),
+            "plot source {src:.40}"
+        );
     }
 
-    let rows = browser.cell_table_records(&browser.wait_for("div.cell[data-cell-id='sample']").await).await;
-    let browser_predictions =
-        browser.cell_table_records(&browser.wait_for("div.cell[data-cell-id='predict']").await).await;
+    let rows = browser
+        .cell_table_records(&browser.wait_for("div.cell[data-cell-id='sample']").await)
+        .await;
+    let browser_predictions = browser
+        .cell_table_records(&browser.wait_for("div.cell[data-cell-id='predict']").await)
+        .await;
     assert_eq!(rows.len(), 5);
-    let deployed = browser.cell_text(&browser.wait_for("div.cell[data-cell-id='deploy']").await).await;
-    assert!(deployed.contains("/endpoints/hat-predictor/invocations"), "deploy output: {deployed}");
+    let deployed = browser
+        .cell_text(&browser.wait_for("div.cell[data-cell-id='deploy']").await)
+        .await;
+    assert!(
+        deployed.contains("/endpoints/hat-predictor/invocations"),
+        "deploy output: {deployed}"
+    );
 
     let records: Vec<serde_json::Value> = rows.into_iter().map(serde_json::Value::Object).collect();
     let answer = server.invoke("hat-predictor", &records).await;
@@ -69,9 +120,14 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         assert_eq!(predictions[row], browser_row["prediction"], "row {row}");
         for (class_index, class) in classes.iter().enumerate() {
             let column = format!("p_{}", class.to_string().trim_matches('"'));
-            let in_browser = browser_row[&column].as_f64().unwrap_or_else(|| panic!("no {column}"));
+            let in_browser = browser_row[&column]
+                .as_f64()
+                .unwrap_or_else(|| panic!("no {column}"));
             let at_endpoint = answer["probabilities"][row][class_index].as_f64().unwrap();
-            assert!((in_browser - at_endpoint).abs() <= 1e-12, "row {row} {column}");
+            assert!(
+                (in_browser - at_endpoint).abs() <= 1e-12,
+                "row {row} {column}"
+            );
         }
     }
 
@@ -79,7 +135,9 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
     let before = endpoint_version(&server).await;
     let base_url = server.base_url.clone();
     let output = tokio::task::spawn_blocking(move || {
-        Command::new(server_binary()).args(["run", DEMO_ID, "--server", &base_url]).output()
+        Command::new(server_binary())
+            .args(["run", DEMO_ID, "--server", &base_url])
+            .output()
     })
     .await
     .unwrap()
@@ -92,21 +150,30 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
     );
     // Same seed, same data: the native kernel reports exactly the browser's accuracies.
     for line in report.lines().filter(|l| l.contains("accuracy: ")) {
-        assert!(stdout.contains(line), "browser printed '{line}', oxbook run printed:\n{stdout}");
+        assert!(
+            stdout.contains(line),
+            "browser printed '{line}', oxbook run printed:\n{stdout}"
+        );
     }
     let started = Instant::now();
     while endpoint_version(&server).await == before {
-        assert!(started.elapsed() < UI_TIMEOUT, "oxbook run did not redeploy hat-predictor");
+        assert!(
+            started.elapsed() < UI_TIMEOUT,
+            "oxbook run did not redeploy hat-predictor"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 async fn endpoint_version(server: &Server) -> u64 {
-    let info: serde_json::Value = reqwest::get(format!("{}/api/endpoints/hat-predictor", server.base_url))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    info["model"]["version"].as_u64().expect("endpoint names its model version")
+    let info: serde_json::Value =
+        reqwest::get(format!("{}/api/endpoints/hat-predictor", server.base_url))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    info["model"]["version"]
+        .as_u64()
+        .expect("endpoint names its model version")
 }

@@ -12,7 +12,12 @@ async fn browser_trained_model_predicts_the_same_at_its_prediction_url() {
     let server = Server::start().await;
     let browser = Browser::start().await;
     browser.client.goto(&server.base_url).await.unwrap();
-    browser.wait_for("#new-notebook").await.click().await.unwrap();
+    browser
+        .wait_for("#new-notebook")
+        .await
+        .click()
+        .await
+        .unwrap();
     browser.wait_kernel_ready().await;
 
     let sources = [
@@ -28,25 +33,56 @@ accuracy(model, parts.test)"#
     ];
     let existing = browser.cells().await.len();
     for _ in &sources {
-        browser.wait_for("#add-code-cell").await.click().await.unwrap();
+        browser
+            .wait_for("#add-code-cell")
+            .await
+            .click()
+            .await
+            .unwrap();
     }
     let cells = browser.cells().await;
-    assert_eq!(cells.len(), existing + sources.len(), "each click adds one code cell");
+    assert_eq!(
+        cells.len(),
+        existing + sources.len(),
+        "each click adds one code cell"
+    );
     let cells = &cells[existing..];
     let mut ids = Vec::new();
     for (cell, source) in cells.iter().zip(&sources) {
         browser.set_cell_source(cell, source).await;
-        ids.push(cell.attr("data-cell-id").await.unwrap().expect("cell has an id"));
+        ids.push(
+            cell.attr("data-cell-id")
+                .await
+                .unwrap()
+                .expect("cell has an id"),
+        );
     }
     for (cell, id) in cells.iter().zip(&ids) {
-        cell.find(Locator::Css("button.run-cell")).await.unwrap().click().await.unwrap();
+        cell.find(Locator::Css("button.run-cell"))
+            .await
+            .unwrap()
+            .click()
+            .await
+            .unwrap();
         let status = browser.wait_cell_settled(id).await;
-        let cell = browser.wait_for(&format!("div.cell[data-cell-id='{id}']")).await;
-        assert_eq!(status, "done", "cell {id} failed: {}", browser.cell_text(&cell).await);
+        let cell = browser
+            .wait_for(&format!("div.cell[data-cell-id='{id}']"))
+            .await;
+        assert_eq!(
+            status,
+            "done",
+            "cell {id} failed: {}",
+            browser.cell_text(&cell).await
+        );
     }
 
     let cell = |i: usize| browser.wait_for(&format!("div.cell[data-cell-id='{}']", ids[i]));
-    let accuracy: f64 = browser.cell_text(&cell(0).await).await.trim().parse().expect("accuracy is a number");
+    let accuracy: f64 = browser
+        .cell_text(&cell(0).await)
+        .await
+        .trim()
+        .parse()
+        .expect("accuracy is a number");
     assert!(accuracy > 0.6 && accuracy <= 1.0, "accuracy {accuracy}");
 
     let rows = browser.cell_table_records(&cell(1).await).await;
@@ -55,19 +91,29 @@ accuracy(model, parts.test)"#
     assert_eq!(browser_predictions.len(), rows.len());
 
     let deployed = browser.cell_text(&cell(3).await).await;
-    assert!(deployed.contains("/endpoints/spine-test/invocations"), "deploy output: {deployed}");
+    assert!(
+        deployed.contains("/endpoints/spine-test/invocations"),
+        "deploy output: {deployed}"
+    );
 
     let records: Vec<serde_json::Value> = rows.into_iter().map(serde_json::Value::Object).collect();
     let answer = server.invoke("spine-test", &records).await;
     let predictions = answer["predictions"].as_array().expect("predictions array");
-    let probabilities = answer["probabilities"].as_array().expect("probabilities array");
+    let probabilities = answer["probabilities"]
+        .as_array()
+        .expect("probabilities array");
     let classes = answer["classes"].as_array().expect("classes array");
     assert_eq!(predictions.len(), browser_predictions.len());
     for (row, browser_row) in browser_predictions.iter().enumerate() {
-        assert_eq!(predictions[row], browser_row["prediction"], "row {row}: label differs");
+        assert_eq!(
+            predictions[row], browser_row["prediction"],
+            "row {row}: label differs"
+        );
         for (class_index, class) in classes.iter().enumerate() {
             let column = format!("p_{}", class.to_string().trim_matches('"'));
-            let in_browser = browser_row[&column].as_f64().unwrap_or_else(|| panic!("no {column} column"));
+            let in_browser = browser_row[&column]
+                .as_f64()
+                .unwrap_or_else(|| panic!("no {column} column"));
             let at_endpoint = probabilities[row][class_index].as_f64().unwrap();
             assert!(
                 (in_browser - at_endpoint).abs() <= 1e-12,
