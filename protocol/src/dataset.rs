@@ -44,3 +44,18 @@ pub struct DatasetInfo {
     /// (`/api/datasets/{name}/data`).
     pub data_path: String,
 }
+
+/// The rule for dataset names, shared so the page can check a name before uploading: 1 to
+/// 128 characters of `[A-Za-z0-9._-]`, not starting with a dot. Such names are safe in URLs,
+/// object keys, file names and headers without escaping, and are never `.`, `..` or hidden.
+pub fn is_valid_dataset_name(name: &str) -> bool {
+    (1..=128).contains(&name.len())
+        && !name.starts_with('.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The rule of [`is_valid_dataset_name`] in words, for error messages.
+pub const DATASET_NAME_RULE: &str =
+    "1 to 128 characters of letters, digits, '.', '-' or '_', not starting with '.'";

@@ -8,7 +8,9 @@ pub mod kernel;
 pub mod model;
 pub mod notebook;
 
-pub use dataset::{DatasetColumn, DatasetFormat, DatasetInfo};
+pub use dataset::{
+    is_valid_dataset_name, DatasetColumn, DatasetFormat, DatasetInfo, DATASET_NAME_RULE,
+};
 pub use kernel::{CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest};
 pub use model::{
     is_valid_registry_name, EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse,

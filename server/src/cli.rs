@@ -146,3 +146,81 @@ pub struct RunArgs {
     #[arg(long, env = "OXBOOK_OUT_DIR", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::fetch::FetchConfig;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(std::iter::once("oxbook").chain(args.iter().copied()))
+            .expect("the arguments parse");
+        match cli.command {
+            Some(Command::Serve(args)) => args,
+            None => cli.serve,
+            Some(Command::Run(_)) => panic!("not serve"),
+        }
+    }
+
+    #[test]
+    fn dataset_and_fetch_defaults() {
+        let config = serve_args(&["serve", "--data-dir", "somewhere"]).app_config();
+        assert_eq!(
+            config.datasets.location,
+            DatasetStoreLocation::Local(PathBuf::from("somewhere").join("datasets"))
+        );
+        assert_eq!(config.datasets.max_upload_bytes, 2 * 1024 * 1024 * 1024);
+        assert_eq!(
+            config.fetch,
+            FetchConfig {
+                max_bytes: 256 * 1024 * 1024,
+                timeout: Duration::from_secs(30),
+                allow_loopback: false,
+            }
+        );
+    }
+
+    #[test]
+    fn dataset_and_fetch_flags() {
+        let config = serve_args(&[
+            "--dataset-store",
+            "s3://bucket/pre/fix",
+            "--dataset-max-bytes",
+            "1000",
+            "--fetch-max-bytes",
+            "2000",
+            "--fetch-timeout-secs",
+            "5",
+            "--fetch-allow-loopback",
+        ])
+        .app_config();
+        assert_eq!(
+            config.datasets.location,
+            DatasetStoreLocation::S3 {
+                bucket: "bucket".into(),
+                prefix: "pre/fix".into()
+            }
+        );
+        assert_eq!(config.datasets.max_upload_bytes, 1000);
+        assert_eq!(
+            config.fetch,
+            FetchConfig {
+                max_bytes: 2000,
+                timeout: Duration::from_secs(5),
+                allow_loopback: true,
+            }
+        );
+        let error = Cli::try_parse_from(["oxbook", "--fetch-timeout-secs", "0"]).unwrap_err();
+        assert!(
+            error.to_string().contains("--fetch-timeout-secs"),
+            "{error}"
+        );
+        let error = Cli::try_parse_from(["oxbook", "--dataset-store", "gs://b"]).unwrap_err();
+        assert!(
+            error.to_string().contains("unsupported dataset store"),
+            "{error}"
+        );
+    }
+}

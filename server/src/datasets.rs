@@ -414,16 +414,8 @@ pub fn data_path(name: &str) -> String {
     format!("/api/datasets/{name}/data")
 }
 
-/// Dataset names: 1 to 128 characters of `[A-Za-z0-9._-]`, not starting with a dot, so
-/// they are safe in URLs, object keys, file names and headers without escaping, and never
-/// `.`, `..` or a hidden file.
-pub fn is_valid_dataset_name(name: &str) -> bool {
-    (1..=128).contains(&name.len())
-        && !name.starts_with('.')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-}
+/// Dataset names: the protocol's rule, shared with the page.
+pub use oxbook_protocol::is_valid_dataset_name;
 
 #[cfg(test)]
 mod tests {

@@ -70,9 +70,9 @@ pub enum AppError {
     EmptyRecords,
 
     #[error(
-        "invalid dataset name `{}`: a name is 1 to 128 characters, each a letter, a digit, \
-         `.`, `-` or `_`, and does not start with `.` (e.g. `hats.csv`)",
-        echo(.0)
+        "invalid dataset name `{}`: a name is {} (e.g. `hats.csv`)",
+        echo(.0),
+        oxbook_protocol::DATASET_NAME_RULE
     )]
     InvalidDatasetName(String),
     #[error("no dataset named `{0}`")]

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::LazyLock;
 use std::time::Duration;
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use futures_util::stream;
 use ipnet::{Ipv4Net, Ipv6Net};
 use reqwest::{StatusCode, Url};
@@ -407,7 +407,7 @@ fn capped_body(response: reqwest::Response, url: String, limit: u64, deadline: I
                     "the response from `{url}` is larger than {limit} bytes"
                 )));
             }
-            Ok(Some((Bytes::from(chunk), (response, seen))))
+            Ok(Some((chunk, (response, seen))))
         }
     });
     Body::from_stream(chunks)
@@ -544,6 +544,20 @@ mod tests {
         assert_eq!(refusal(ip("169.254.169.254"), true), Some(LinkLocal));
         assert_eq!(refusal(ip("0.0.0.0"), true), Some(Unspecified));
         assert_eq!(refusal(ip("8.8.8.8"), false), None);
+    }
+
+    #[tokio::test]
+    async fn connections_go_to_the_checked_address_not_to_a_fresh_lookup() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new().route("/", axum::routing::get(|| async { "pinned" }));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        // Resolving `localhost` afresh would give port 80, where this test's server is not;
+        // only the pinned address (with its port, as the URL names none) reaches it.
+        let url: Url = "http://localhost/".parse().unwrap();
+        let client = pinned_client(&url, &[addr]).unwrap();
+        let body = client.get(url).send().await.unwrap().text().await.unwrap();
+        assert_eq!(body, "pinned");
     }
 
     #[tokio::test]

@@ -216,6 +216,11 @@ impl Browser {
             .expect("set the cell's source");
     }
 
+    /// The cell with this id, once it is on the page.
+    pub async fn cell(&self, cell_id: &str) -> Element {
+        self.wait_for(&format!("div.cell[data-cell-id='{cell_id}']")).await
+    }
+
     /// The cells of the open notebook, in order.
     pub async fn cells(&self) -> Vec<Element> {
         self.client
@@ -226,10 +231,9 @@ impl Browser {
 
     /// Waits until a cell settles as done or failed and returns its status.
     pub async fn wait_cell_settled(&self, cell_id: &str) -> String {
-        let css = format!("div.cell[data-cell-id='{cell_id}']");
         let started = Instant::now();
         loop {
-            let cell = self.wait_for(&css).await;
+            let cell = self.cell(cell_id).await;
             let status = cell
                 .attr("data-status")
                 .await

@@ -66,7 +66,7 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         );
     }
 
-    let split = browser.wait_for("div.cell[data-cell-id='split']").await;
+    let split = browser.cell("split").await;
     let report = browser.cell_text(&split).await;
     for model in ["logistic regression accuracy: ", "random forest accuracy: "] {
         let line = report
@@ -98,14 +98,14 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
     }
 
     let rows = browser
-        .cell_table_records(&browser.wait_for("div.cell[data-cell-id='sample']").await)
+        .cell_table_records(&browser.cell("sample").await)
         .await;
     let browser_predictions = browser
-        .cell_table_records(&browser.wait_for("div.cell[data-cell-id='predict']").await)
+        .cell_table_records(&browser.cell("predict").await)
         .await;
     assert_eq!(rows.len(), 5);
     let deployed = browser
-        .cell_text(&browser.wait_for("div.cell[data-cell-id='deploy']").await)
+        .cell_text(&browser.cell("deploy").await)
         .await;
     assert!(
         deployed.contains("/endpoints/hat-predictor/invocations"),

@@ -76,21 +76,20 @@ accuracy(model, parts.test)"#
         );
     }
 
-    let cell = |i: usize| browser.wait_for(&format!("div.cell[data-cell-id='{}']", ids[i]));
     let accuracy: f64 = browser
-        .cell_text(&cell(0).await)
+        .cell_text(&browser.cell(&ids[0]).await)
         .await
         .trim()
         .parse()
         .expect("accuracy is a number");
     assert!(accuracy > 0.6 && accuracy <= 1.0, "accuracy {accuracy}");
 
-    let rows = browser.cell_table_records(&cell(1).await).await;
+    let rows = browser.cell_table_records(&browser.cell(&ids[1]).await).await;
     assert_eq!(rows.len(), 8);
-    let browser_predictions = browser.cell_table_records(&cell(2).await).await;
+    let browser_predictions = browser.cell_table_records(&browser.cell(&ids[2]).await).await;
     assert_eq!(browser_predictions.len(), rows.len());
 
-    let deployed = browser.cell_text(&cell(3).await).await;
+    let deployed = browser.cell_text(&browser.cell(&ids[3]).await).await;
     assert!(
         deployed.contains("/endpoints/spine-test/invocations"),
         "deploy output: {deployed}"
