@@ -72,7 +72,7 @@ async fn upload_list_get_download_delete() {
     assert!(info.created_at.ends_with('Z'), "{}", info.created_at);
 
     let list: Vec<DatasetInfo> = app.get("/api/datasets").await.json();
-    assert_eq!(list, [info.clone()]);
+    assert_eq!(list, std::slice::from_ref(&info));
     let fetched = app.get("/api/datasets/iris.csv").await;
     assert_eq!(fetched.status, StatusCode::OK);
     assert_eq!(fetched.json::<DatasetInfo>(), info);
@@ -225,7 +225,7 @@ async fn demo_csv_is_seeded_with_its_schema_once() {
     let dir = app.close().await;
     let app = TestApp::in_dir(dir).await;
     let list: Vec<DatasetInfo> = app.get("/api/datasets").await.json();
-    assert_eq!(list, [hats.clone()]);
+    assert_eq!(list, std::slice::from_ref(&hats));
     assert_eq!(stored_files(&app.datasets_dir()).len(), 1);
 
     // A user's own `hats.csv` is theirs: a restart does not put the demo back over it.
@@ -462,7 +462,7 @@ async fn datasets_persist_across_a_reopen() {
     let dir = app.close().await;
     let app = TestApp::in_dir(dir).await;
     let list: Vec<DatasetInfo> = app.get("/api/datasets").await.json();
-    assert_eq!(list, [info.clone()]);
+    assert_eq!(list, std::slice::from_ref(&info));
     assert_eq!(app.get(&info.data_path).await.body, IRIS);
 }
 

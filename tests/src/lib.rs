@@ -218,7 +218,8 @@ impl Browser {
 
     /// The cell with this id, once it is on the page.
     pub async fn cell(&self, cell_id: &str) -> Element {
-        self.wait_for(&format!("div.cell[data-cell-id='{cell_id}']")).await
+        self.wait_for(&format!("div.cell[data-cell-id='{cell_id}']"))
+            .await
     }
 
     /// The cells of the open notebook, in order.
@@ -273,9 +274,18 @@ impl Browser {
             .expect("cell shows a table");
         let mut columns = Vec::new();
         for header in table.find_all(Locator::Css("thead th")).await.unwrap() {
-            let name = header.find(Locator::Css("span.column-name")).await.expect("th has a column name");
-            let dtype = header.find(Locator::Css("span.dtype")).await.expect("th has a dtype");
-            columns.push((name.text().await.unwrap_or_default(), dtype.text().await.unwrap_or_default()));
+            let name = header
+                .find(Locator::Css("span.column-name"))
+                .await
+                .expect("th has a column name");
+            let dtype = header
+                .find(Locator::Css("span.dtype"))
+                .await
+                .expect("th has a dtype");
+            columns.push((
+                name.text().await.unwrap_or_default(),
+                dtype.text().await.unwrap_or_default(),
+            ));
         }
         let mut records = Vec::new();
         for row in table.find_all(Locator::Css("tbody tr")).await.unwrap() {

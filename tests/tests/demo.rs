@@ -104,9 +104,7 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         .cell_table_records(&browser.cell("predict").await)
         .await;
     assert_eq!(rows.len(), 5);
-    let deployed = browser
-        .cell_text(&browser.cell("deploy").await)
-        .await;
+    let deployed = browser.cell_text(&browser.cell("deploy").await).await;
     assert!(
         deployed.contains("/endpoints/hat-predictor/invocations"),
         "deploy output: {deployed}"

@@ -84,9 +84,13 @@ accuracy(model, parts.test)"#
         .expect("accuracy is a number");
     assert!(accuracy > 0.6 && accuracy <= 1.0, "accuracy {accuracy}");
 
-    let rows = browser.cell_table_records(&browser.cell(&ids[1]).await).await;
+    let rows = browser
+        .cell_table_records(&browser.cell(&ids[1]).await)
+        .await;
     assert_eq!(rows.len(), 8);
-    let browser_predictions = browser.cell_table_records(&browser.cell(&ids[2]).await).await;
+    let browser_predictions = browser
+        .cell_table_records(&browser.cell(&ids[2]).await)
+        .await;
     assert_eq!(browser_predictions.len(), rows.len());
 
     let deployed = browser.cell_text(&browser.cell(&ids[3]).await).await;
