@@ -14,6 +14,35 @@ pub enum KernelRequest {
     Reset,
     /// The bytes behind `url`, which a cell asked for with [`Effect::FetchFile`].
     ProvideFile { url: String, bytes: Vec<u8> },
+    /// Load a table into the variable `variable`, streaming it through the kernel's push
+    /// parser in chunks. The bytes do not travel in this message: the page posts the
+    /// browser `File` (or the worker fetches `source` when it is a URL) beside it.
+    Load(LoadRequest),
+}
+
+/// A table to stream into a notebook variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoadRequest {
+    /// Chosen by the page; progress and the result name it.
+    pub load_id: String,
+    /// The script variable that receives the frame.
+    pub variable: String,
+    pub source: LoadSource,
+    /// `csv`, `tsv`, `json`, `jsonl` or `parquet`; guessed from the name when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// Loader options as the cell function takes them (delimiter, null markers, types...).
+    #[serde(default)]
+    pub options: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum LoadSource {
+    /// A file the user picked or dropped; the `File` object is posted with the message.
+    File { name: String, size: u64 },
+    /// A URL the worker fetches (relative URLs are against the server's origin). When the
+    /// browser's fetch fails, the worker retries through the server's `/api/fetch`.
+    Url { url: String },
 }
 
 /// What the kernel tells the page.
@@ -25,6 +54,20 @@ pub enum KernelEvent {
     Started { cell_id: CellId },
     /// A cell ended; effects are for the host to carry out.
     Finished(CellRun),
+    /// Streaming a load: bytes parsed so far of `bytes_total` (when known).
+    LoadProgress {
+        load_id: String,
+        bytes_done: u64,
+        bytes_total: Option<u64>,
+    },
+    /// A load ended: on success the variable holds the frame and `outputs` describe it
+    /// (a table preview and any diagnostics); on failure `outputs` holds the error.
+    LoadFinished {
+        load_id: String,
+        variable: String,
+        ok: bool,
+        outputs: Vec<Output>,
+    },
 }
 
 /// The result of running one cell.

@@ -11,7 +11,9 @@ pub mod notebook;
 pub use dataset::{
     is_valid_dataset_name, DatasetColumn, DatasetFormat, DatasetInfo, DATASET_NAME_RULE,
 };
-pub use kernel::{CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest};
+pub use kernel::{
+    CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest, LoadRequest, LoadSource,
+};
 pub use model::{
     is_valid_registry_name, EndpointInfo, EndpointSpec, InvocationRequest, InvocationResponse,
     ModelId, ModelSummary, REGISTRY_NAME_RULE,

@@ -302,7 +302,7 @@ pub async fn fetch(url: Url, config: &FetchConfig) -> Result<Fetched, FetchError
     let mut current = url;
     let mut redirects = 0;
     let response = loop {
-        let addrs = timeout_at(deadline, check_url(&current, config.allow_loopback || redirects > 0))
+        let addrs = timeout_at(deadline, check_url(&current, config.allow_loopback))
             .await
             .map_err(|_| timed_out())??;
         let client = pinned_client(&current, &addrs).map_err(|e| FetchError::Connect {
