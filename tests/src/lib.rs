@@ -303,6 +303,46 @@ impl Browser {
     }
 }
 
+/// Sends the rows the browser showed to `endpoint` and checks that the endpoint predicts
+/// what the browser did for them: the same labels, and probabilities within 1e-12 (the
+/// browser's `p_<class>` columns).
+pub async fn assert_endpoint_agrees(
+    server: &Server,
+    endpoint: &str,
+    rows: Vec<serde_json::Map<String, Value>>,
+    browser_predictions: &[serde_json::Map<String, Value>],
+) {
+    assert_eq!(
+        rows.len(),
+        browser_predictions.len(),
+        "one browser prediction per row"
+    );
+    let records: Vec<Value> = rows.into_iter().map(Value::Object).collect();
+    let answer = server.invoke(endpoint, &records).await;
+    let predictions = answer["predictions"].as_array().expect("predictions array");
+    let classes = answer["classes"].as_array().expect("classes array");
+    assert_eq!(predictions.len(), browser_predictions.len());
+    for (row, browser_row) in browser_predictions.iter().enumerate() {
+        assert_eq!(
+            predictions[row], browser_row["prediction"],
+            "row {row}: label differs"
+        );
+        for (class_index, class) in classes.iter().enumerate() {
+            let column = format!("p_{}", class.to_string().trim_matches('"'));
+            let in_browser = browser_row[&column]
+                .as_f64()
+                .unwrap_or_else(|| panic!("no {column} column"));
+            let at_endpoint = answer["probabilities"][row][class_index]
+                .as_f64()
+                .expect("a probability per class");
+            assert!(
+                (in_browser - at_endpoint).abs() <= 1e-12,
+                "row {row} {column}: browser {in_browser}, endpoint {at_endpoint}"
+            );
+        }
+    }
+}
+
 /// A table cell's text as the JSON value of its column's type.
 pub fn typed_value(text: &str, dtype: &str) -> Value {
     if text.is_empty() {

@@ -6,7 +6,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
-use oxbook_e2e::{server_binary, Browser, Server, UI_TIMEOUT};
+use oxbook_e2e::{assert_endpoint_agrees, server_binary, Browser, Server, UI_TIMEOUT};
 
 const DEMO_ID: &str = "hat-demo";
 
@@ -110,24 +110,7 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         "deploy output: {deployed}"
     );
 
-    let records: Vec<serde_json::Value> = rows.into_iter().map(serde_json::Value::Object).collect();
-    let answer = server.invoke("hat-predictor", &records).await;
-    let predictions = answer["predictions"].as_array().expect("predictions");
-    let classes = answer["classes"].as_array().expect("classes");
-    for (row, browser_row) in browser_predictions.iter().enumerate() {
-        assert_eq!(predictions[row], browser_row["prediction"], "row {row}");
-        for (class_index, class) in classes.iter().enumerate() {
-            let column = format!("p_{}", class.to_string().trim_matches('"'));
-            let in_browser = browser_row[&column]
-                .as_f64()
-                .unwrap_or_else(|| panic!("no {column}"));
-            let at_endpoint = answer["probabilities"][row][class_index].as_f64().unwrap();
-            assert!(
-                (in_browser - at_endpoint).abs() <= 1e-12,
-                "row {row} {column}"
-            );
-        }
-    }
+    assert_endpoint_agrees(&server, "hat-predictor", rows, &browser_predictions).await;
 
     // Headless: the same notebook with the native kernel, against the running server.
     let before = endpoint_version(&server).await;

@@ -3,7 +3,7 @@
 //! call the prediction URL over HTTP and check it predicts what the browser computed.
 
 use fantoccini::Locator;
-use oxbook_e2e::{Browser, Server};
+use oxbook_e2e::{assert_endpoint_agrees, Browser, Server};
 
 const FEATURES: &str = r#"["age", "income", "past_purchases", "is_member"]"#;
 
@@ -99,29 +99,5 @@ accuracy(model, parts.test)"#
         "deploy output: {deployed}"
     );
 
-    let records: Vec<serde_json::Value> = rows.into_iter().map(serde_json::Value::Object).collect();
-    let answer = server.invoke("spine-test", &records).await;
-    let predictions = answer["predictions"].as_array().expect("predictions array");
-    let probabilities = answer["probabilities"]
-        .as_array()
-        .expect("probabilities array");
-    let classes = answer["classes"].as_array().expect("classes array");
-    assert_eq!(predictions.len(), browser_predictions.len());
-    for (row, browser_row) in browser_predictions.iter().enumerate() {
-        assert_eq!(
-            predictions[row], browser_row["prediction"],
-            "row {row}: label differs"
-        );
-        for (class_index, class) in classes.iter().enumerate() {
-            let column = format!("p_{}", class.to_string().trim_matches('"'));
-            let in_browser = browser_row[&column]
-                .as_f64()
-                .unwrap_or_else(|| panic!("no {column} column"));
-            let at_endpoint = probabilities[row][class_index].as_f64().unwrap();
-            assert!(
-                (in_browser - at_endpoint).abs() <= 1e-12,
-                "row {row} {column}: browser {in_browser}, endpoint {at_endpoint}"
-            );
-        }
-    }
+    assert_endpoint_agrees(&server, "spine-test", rows, &browser_predictions).await;
 }
