@@ -241,8 +241,11 @@ impl ModelArtifact {
             if self.features[..i].iter().any(|f| f.name == feature.name) {
                 return inconsistent(format!("feature '{}' appears twice", feature.name));
             }
-            if feature.dtype == DType::Str {
-                return inconsistent(format!("feature '{}' cannot be str", feature.name));
+            if matches!(feature.dtype, DType::Str | DType::Datetime) {
+                return inconsistent(format!(
+                    "feature '{}' cannot be {}",
+                    feature.name, feature.dtype
+                ));
             }
         }
         if self.class_labels.len() < 2 {
@@ -277,7 +280,7 @@ impl ModelArtifact {
             let compatible = match spec.dtype {
                 DType::Float | DType::Int => matches!(found, DType::Float | DType::Int),
                 DType::Bool => found == DType::Bool,
-                DType::Str => false,
+                DType::Str | DType::Datetime => false,
             };
             if !compatible {
                 return Err(PredictError::ColumnType {

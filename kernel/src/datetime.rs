@@ -12,7 +12,8 @@ const MS_PER_DAY: i64 = 86_400_000;
 /// Two ASCII digits at `at`.
 fn two(b: &[u8], at: usize) -> Option<u32> {
     let (x, y) = (*b.get(at)?, *b.get(at + 1)?);
-    (x.is_ascii_digit() && y.is_ascii_digit()).then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
+    (x.is_ascii_digit() && y.is_ascii_digit())
+        .then(|| u32::from(x - b'0') * 10 + u32::from(y - b'0'))
 }
 
 /// An ISO-8601 date or date-time as milliseconds since the epoch (UTC); `None` when the
@@ -48,7 +49,10 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
             // Milliseconds: the first three digits; finer ones are dropped.
             let mut millis = 0;
             for i in 0..3 {
-                millis = millis * 10 + b.get(at + i).filter(|_| i < digits).map_or(0, |d| i64::from(d - b'0'));
+                millis = millis * 10
+                    + b.get(at + i)
+                        .filter(|_| i < digits)
+                        .map_or(0, |d| i64::from(d - b'0'));
             }
             ms += millis;
             at += digits;
@@ -121,11 +125,26 @@ mod tests {
         assert_eq!(parse_datetime("1970-01-01"), Some(0));
         assert_eq!(parse_datetime("1970-01-02"), Some(MS_PER_DAY));
         assert_eq!(parse_datetime("1969-12-31"), Some(-MS_PER_DAY));
-        assert_eq!(parse_datetime("2024-02-29T01:02:03"), Some(1_709_168_523_000));
-        assert_eq!(parse_datetime("2024-02-29 01:02:03.5"), Some(1_709_168_523_500));
-        assert_eq!(parse_datetime("2024-02-29T01:02:03.123456Z"), Some(1_709_168_523_123));
-        assert_eq!(parse_datetime("2024-02-29T03:02:03+02:00"), Some(1_709_168_523_000));
-        assert_eq!(parse_datetime("2024-02-28T23:02-0200"), Some(1_709_168_520_000));
+        assert_eq!(
+            parse_datetime("2024-02-29T01:02:03"),
+            Some(1_709_168_523_000)
+        );
+        assert_eq!(
+            parse_datetime("2024-02-29 01:02:03.5"),
+            Some(1_709_168_523_500)
+        );
+        assert_eq!(
+            parse_datetime("2024-02-29T01:02:03.123456Z"),
+            Some(1_709_168_523_123)
+        );
+        assert_eq!(
+            parse_datetime("2024-02-29T03:02:03+02:00"),
+            Some(1_709_168_523_000)
+        );
+        assert_eq!(
+            parse_datetime("2024-02-28T23:02-0200"),
+            Some(1_709_168_520_000)
+        );
         assert_eq!(parse_datetime("1970-01-01T00:01"), Some(60_000));
     }
 
@@ -154,7 +173,14 @@ mod tests {
         assert_eq!(format_datetime(-1), "1969-12-31T23:59:59.999");
         assert_eq!(format_datetime(1_709_168_523_000), "2024-02-29T01:02:03");
         assert_eq!(format_datetime(i64::MAX), format!("{} ms", i64::MAX));
-        for ms in [0, 1, -1, 1_709_168_523_123, -62_135_596_800_000, 253_402_300_799_999] {
+        for ms in [
+            0,
+            1,
+            -1,
+            1_709_168_523_123,
+            -62_135_596_800_000,
+            253_402_300_799_999,
+        ] {
             assert_eq!(parse_datetime(&format_datetime(ms)), Some(ms), "{ms}");
         }
     }

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::datetime::{format_datetime, parse_datetime};
+
 /// The type of a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -12,6 +14,8 @@ pub enum DType {
     Int,
     Bool,
     Str,
+    /// Milliseconds since the Unix epoch, UTC (see [`crate::datetime`]).
+    Datetime,
 }
 
 impl DType {
@@ -21,6 +25,7 @@ impl DType {
             DType::Int => "int",
             DType::Bool => "bool",
             DType::Str => "str",
+            DType::Datetime => "datetime",
         }
     }
 }
@@ -38,6 +43,8 @@ pub enum ColumnData {
     Int(Vec<Option<i64>>),
     Bool(Vec<Option<bool>>),
     Str(Vec<Option<String>>),
+    /// Milliseconds since the Unix epoch, UTC.
+    Datetime(Vec<Option<i64>>),
 }
 
 impl ColumnData {
@@ -47,6 +54,7 @@ impl ColumnData {
             ColumnData::Int(_) => DType::Int,
             ColumnData::Bool(_) => DType::Bool,
             ColumnData::Str(_) => DType::Str,
+            ColumnData::Datetime(_) => DType::Datetime,
         }
     }
 
@@ -56,6 +64,7 @@ impl ColumnData {
             ColumnData::Int(v) => v.len(),
             ColumnData::Bool(v) => v.len(),
             ColumnData::Str(v) => v.len(),
+            ColumnData::Datetime(v) => v.len(),
         }
     }
 
@@ -69,10 +78,12 @@ impl ColumnData {
             ColumnData::Int(v) => v.get(row).is_none_or(|x| x.is_none()),
             ColumnData::Bool(v) => v.get(row).is_none_or(|x| x.is_none()),
             ColumnData::Str(v) => v.get(row).is_none_or(|x| x.is_none()),
+            ColumnData::Datetime(v) => v.get(row).is_none_or(|x| x.is_none()),
         }
     }
 
-    /// The value at `row` as a number, for numeric and bool columns (true = 1).
+    /// The value at `row` as a number, for numeric and bool columns (true = 1); `None`
+    /// for str and datetime columns.
     pub fn f64_at(&self, row: usize) -> Option<f64> {
         match self {
             ColumnData::Float(v) => v.get(row).copied().flatten(),
@@ -82,7 +93,7 @@ impl ColumnData {
                 .copied()
                 .flatten()
                 .map(|x| if x { 1.0 } else { 0.0 }),
-            ColumnData::Str(_) => None,
+            ColumnData::Str(_) | ColumnData::Datetime(_) => None,
         }
     }
 
@@ -111,6 +122,11 @@ impl ColumnData {
                 .cloned()
                 .flatten()
                 .map_or(Value::Null, Value::String),
+            ColumnData::Datetime(v) => v
+                .get(row)
+                .copied()
+                .flatten()
+                .map_or(Value::Null, |x| Value::String(format_datetime(x))),
         }
     }
 
@@ -127,6 +143,7 @@ impl ColumnData {
             ColumnData::Int(v) => ColumnData::Int(pick(v, indices)),
             ColumnData::Bool(v) => ColumnData::Bool(pick(v, indices)),
             ColumnData::Str(v) => ColumnData::Str(pick(v, indices)),
+            ColumnData::Datetime(v) => ColumnData::Datetime(pick(v, indices)),
         }
     }
 }
@@ -372,7 +389,8 @@ impl Frame {
 
     /// The rows whose value in `column` compares to `value` as `op` says. Nulls never
     /// match, not even `!=`, as in SQL. Int and float compare as numbers; bools only with
-    /// bools (false < true); strings only with strings, by code point.
+    /// bools (false < true); strings only with strings, by code point; datetimes with
+    /// ISO-8601 strings (`"2024-03-05"`).
     pub fn filter(&self, column: &str, op: CompareOp, value: &Scalar) -> Result<Frame, FrameError> {
         use std::cmp::Ordering;
         let col = self.column(column)?;
@@ -400,6 +418,10 @@ impl Frame {
             }
             (ColumnData::Bool(v), Scalar::Bool(x), _) => {
                 Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(x)))
+            }
+            (ColumnData::Datetime(v), Scalar::Str(x), _) => {
+                let x = parse_datetime(x).ok_or_else(mismatch)?;
+                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(&x)))
             }
             (ColumnData::Str(v), Scalar::Str(x), _) => Box::new(move |r| {
                 v.get(r)
@@ -538,6 +560,18 @@ impl Frame {
                     })
                     .collect(),
             ),
+            ColumnData::Datetime(_) => ColumnData::Datetime(
+                counted
+                    .iter()
+                    .map(|(k, _)| {
+                        if let Key::Datetime(x) = k {
+                            Some(*x)
+                        } else {
+                            None
+                        }
+                    })
+                    .collect(),
+            ),
         };
         // A column literally named `count` would collide with the counts.
         let count_name = if column == "count" { "count_" } else { "count" };
@@ -639,6 +673,7 @@ impl ColumnData {
             ColumnData::Int(v) => v.get(row).copied().flatten().map(|x| x.to_string()),
             ColumnData::Bool(v) => v.get(row).copied().flatten().map(|x| x.to_string()),
             ColumnData::Str(v) => v.get(row).cloned().flatten(),
+            ColumnData::Datetime(v) => v.get(row).copied().flatten().map(format_datetime),
         }
     }
 }
@@ -701,6 +736,7 @@ enum Key {
     Int(i64),
     Bool(bool),
     Str(String),
+    Datetime(i64),
 }
 
 impl Key {
@@ -710,6 +746,7 @@ impl Key {
             Key::Int(x) => x.to_string(),
             Key::Bool(x) => x.to_string(),
             Key::Str(x) => x.clone(),
+            Key::Datetime(x) => format_datetime(*x),
         }
     }
 }
@@ -746,6 +783,7 @@ fn count_values(data: &ColumnData) -> Vec<(Key, usize)> {
         ColumnData::Int(v) => v.iter().flatten().for_each(|x| add(Key::Int(*x))),
         ColumnData::Bool(v) => v.iter().flatten().for_each(|x| add(Key::Bool(*x))),
         ColumnData::Str(v) => v.iter().flatten().for_each(|x| add(Key::Str(x.clone()))),
+        ColumnData::Datetime(v) => v.iter().flatten().for_each(|x| add(Key::Datetime(*x))),
     }
     let mut counted: Vec<(Key, usize)> = counts.into_iter().collect();
     // Stable sort: equal counts keep the map's ascending value order.

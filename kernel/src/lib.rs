@@ -4,6 +4,7 @@
 
 pub mod artifact;
 pub mod csv_load;
+pub mod datetime;
 pub mod frame;
 pub mod metrics;
 pub mod model;

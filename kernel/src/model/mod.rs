@@ -219,6 +219,15 @@ pub fn fit(
                 column: name.clone(),
             });
         }
+        if dtype == DType::Datetime {
+            return Err(FrameError::WrongType {
+                name: name.clone(),
+                dtype,
+                wanted: "models need numbers, so derive some from it first (such as the year)"
+                    .into(),
+            }
+            .into());
+        }
         specs.push(FeatureSpec {
             name: name.clone(),
             dtype,
@@ -305,6 +314,14 @@ pub fn fit(
 pub fn target_labels(frame: &Frame, column: &str) -> Result<Vec<ClassLabel>, ModelError> {
     let data = &frame.column(column)?.data;
     let nulls = (0..data.len()).filter(|&i| data.is_null(i)).count();
+    if data.dtype() == DType::Datetime {
+        return Err(FrameError::WrongType {
+            name: column.to_string(),
+            dtype: DType::Datetime,
+            wanted: "a class column must hold bool, int or str values".into(),
+        }
+        .into());
+    }
     if data.dtype() == DType::Float {
         return Err(ModelError::FloatTarget {
             column: column.to_string(),
@@ -329,6 +346,6 @@ pub fn target_labels(frame: &Frame, column: &str) -> Result<Vec<ClassLabel>, Mod
             .iter()
             .map(|x| ClassLabel::Str(x.clone().unwrap_or_default()))
             .collect(),
-        ColumnData::Float(_) => Vec::new(),
+        ColumnData::Float(_) | ColumnData::Datetime(_) => Vec::new(),
     })
 }

@@ -54,6 +54,11 @@ pub(super) fn column_values(frame: &Frame, name: &str) -> Res<Array> {
             .iter()
             .map(|x| to_dynamic(x.clone().map(Dynamic::from)))
             .collect(),
+        // Scripts have no datetime type: ISO-8601 text, as the table shows them.
+        ColumnData::Datetime(v) => v
+            .iter()
+            .map(|x| to_dynamic(x.map(|ms| Dynamic::from(format_datetime(ms)))))
+            .collect(),
     })
 }
 

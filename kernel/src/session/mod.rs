@@ -19,6 +19,7 @@ use rhai::{
 
 use crate::artifact::{ClassLabel, ModelArtifact};
 use crate::csv_load::{parse_csv, LoadError};
+use crate::datetime::format_datetime;
 use crate::frame::{format_float, Column, ColumnData, CompareOp, Frame, Scalar, TEXT_ROWS};
 use crate::model::{fit, Settings};
 use crate::{metrics, split};
