@@ -1,16 +1,20 @@
-//! The page's only door to the server: notebooks, the model registry, endpoints, and the
-//! files cells ask for. Every function names what it was doing in its error, so the page
+//! The page's only door to the server: notebooks, the model registry, endpoints, the
+//! dataset store, and the files cells ask for. Every function names what it was doing in its error, so the page
 //! can show the error as is.
 
 use gloo_net::http::{Request, Response};
 use oxbook_protocol::{
-    EndpointInfo, EndpointSpec, ErrorBody, ModelSummary, Notebook, NotebookId, NotebookSummary,
+    DatasetInfo, EndpointInfo, EndpointSpec, ErrorBody, ModelSummary, Notebook, NotebookId,
+    NotebookSummary,
 };
 use serde_json::Value;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
 
 const NOTEBOOKS: &str = "/api/notebooks";
 const MODELS: &str = "/api/models";
 const ENDPOINTS: &str = "/api/endpoints";
+const DATASETS: &str = "/api/datasets";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -52,6 +56,15 @@ fn segment(name: &str) -> String {
     String::from(js_sys::encode_uri_component(name))
 }
 
+/// The server's `{"error": ...}` message of an error body, else the body or status text.
+fn error_message(body: &str, status_text: impl FnOnce() -> String) -> String {
+    match serde_json::from_str::<ErrorBody>(body) {
+        Ok(ErrorBody { error }) => error,
+        Err(_) if body.trim().is_empty() => status_text(),
+        Err(_) => body.chars().take(300).collect(),
+    }
+}
+
 async fn send(what: &str, request: Result<Request, gloo_net::Error>) -> Result<Response, ApiError> {
     let request = request.map_err(|e| ApiError::Network {
         what: what.into(),
@@ -66,11 +79,7 @@ async fn send(what: &str, request: Result<Request, gloo_net::Error>) -> Result<R
     }
     let status = response.status();
     let body = response.text().await.unwrap_or_default();
-    let message = match serde_json::from_str::<ErrorBody>(&body) {
-        Ok(ErrorBody { error }) => error,
-        Err(_) if body.trim().is_empty() => response.status_text(),
-        Err(_) => body.chars().take(300).collect(),
-    };
+    let message = error_message(&body, || response.status_text());
     if status == 409 {
         Err(ApiError::Conflict {
             what: what.into(),
@@ -193,4 +202,110 @@ pub async fn fetch_bytes(url: &str) -> Result<Vec<u8>, ApiError> {
         what,
         message: e.to_string(),
     })
+}
+
+pub async fn list_datasets() -> Result<Vec<DatasetInfo>, ApiError> {
+    let what = "listing datasets";
+    json(what, send(what, Request::get(DATASETS).build()).await?).await
+}
+
+pub async fn delete_dataset(name: &str) -> Result<(), ApiError> {
+    let what = format!("deleting dataset '{name}'");
+    let url = format!("{DATASETS}/{}", segment(name));
+    send(&what, Request::delete(&url).build()).await.map(drop)
+}
+
+/// Where a stored dataset's bytes are served.
+pub fn dataset_data_path(name: &str) -> String {
+    format!("{DATASETS}/{}/data", segment(name))
+}
+
+/// Uploads `file` as dataset `name` (replacing one of that name), in the `format` given or
+/// else the one the name's extension says. `on_progress(sent, total)` hears the upload's
+/// progress: it goes by `XMLHttpRequest` because `fetch` does not report upload progress.
+pub async fn upload_dataset(
+    name: &str,
+    format: Option<&str>,
+    file: &web_sys::Blob,
+    on_progress: impl Fn(f64, f64) + 'static,
+) -> Result<DatasetInfo, ApiError> {
+    let what = format!("uploading dataset '{name}'");
+    let network = |message: String| ApiError::Network {
+        what: what.clone(),
+        message,
+    };
+    let mut url = format!("{DATASETS}/{}", segment(name));
+    if let Some(format) = format {
+        url.push_str(&format!("?format={}", segment(format)));
+    }
+    let xhr = web_sys::XmlHttpRequest::new().map_err(|e| network(js_message(&e)))?;
+    xhr.open_with_async("PUT", &url, true)
+        .map_err(|e| network(js_message(&e)))?;
+    let (done_tx, done_rx) = futures_channel::oneshot::channel::<Result<(), String>>();
+    let done_tx = std::rc::Rc::new(std::cell::RefCell::new(Some(done_tx)));
+    let settle = move |result: Result<(), String>| {
+        if let Some(tx) = done_tx.borrow_mut().take() {
+            let _ = tx.send(result);
+        }
+    };
+    let (on_load, on_error, on_abort) = {
+        let (a, b, c) = (settle.clone(), settle.clone(), settle);
+        (
+            Closure::<dyn FnMut()>::new(move || a(Ok(()))),
+            Closure::<dyn FnMut()>::new(move || b(Err("the connection failed".into()))),
+            Closure::<dyn FnMut()>::new(move || c(Err("the upload was aborted".into()))),
+        )
+    };
+    let on_upload_progress =
+        Closure::<dyn FnMut(web_sys::ProgressEvent)>::new(move |event: web_sys::ProgressEvent| {
+            if event.length_computable() {
+                on_progress(event.loaded(), event.total());
+            }
+        });
+    xhr.set_onload(Some(on_load.as_ref().unchecked_ref()));
+    xhr.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+    xhr.set_onabort(Some(on_abort.as_ref().unchecked_ref()));
+    if let Ok(upload) = xhr.upload() {
+        upload.set_onprogress(Some(on_upload_progress.as_ref().unchecked_ref()));
+    }
+    xhr.send_with_opt_blob(Some(file))
+        .map_err(|e| network(js_message(&e)))?;
+    // The closures must outlive the request: they are dropped only after it settled.
+    let settled = done_rx
+        .await
+        .unwrap_or_else(|_| Err("the upload was dropped".into()));
+    drop((on_load, on_error, on_abort, on_upload_progress));
+    settled.map_err(network)?;
+    let status = xhr.status().unwrap_or(0);
+    let body = xhr.response_text().ok().flatten().unwrap_or_default();
+    if !(200..300).contains(&status) {
+        let message = error_message(&body, || xhr.status_text().unwrap_or_default());
+        return Err(ApiError::Status {
+            what,
+            status,
+            message,
+        });
+    }
+    serde_json::from_str(&body).map_err(|e| ApiError::Decode {
+        what,
+        message: e.to_string(),
+    })
+}
+
+/// Creates a notebook titled `title` whose one code cell is `source`; returns its id.
+pub async fn create_notebook_with_cell(title: &str, source: &str) -> Result<NotebookId, ApiError> {
+    let id = create_notebook(title).await?;
+    let mut notebook = get_notebook(&id).await?;
+    notebook.cells.push(oxbook_protocol::Cell {
+        id: crate::runner::new_cell_id(),
+        kind: oxbook_protocol::CellKind::Code,
+        source: source.to_string(),
+        outputs: Vec::new(),
+    });
+    save_notebook(&notebook).await?;
+    Ok(id)
+}
+
+fn js_message(value: &JsValue) -> String {
+    crate::loading::js_text(value)
 }

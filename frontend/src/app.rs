@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
+use crate::screens::datasets::DatasetsPage;
 use crate::screens::editor::EditorPage;
 use crate::screens::models::ModelsPage;
 use crate::screens::notebook_list::NotebookList;
@@ -18,12 +19,14 @@ pub fn App() -> impl IntoView {
                     "Oxbook"
                 </a>
                 <a href="/">"Notebooks"</a>
+                <a href="/datasets">"Datasets"</a>
                 <a href="/models">"Models & endpoints"</a>
             </nav>
             <main>
                 <Routes fallback=|| view! { <p class="not-found">"There is no page here."</p> }>
                     <Route path=path!("/") view=NotebookList />
                     <Route path=path!("/notebooks/:id") view=EditorPage />
+                    <Route path=path!("/datasets") view=DatasetsPage />
                     <Route path=path!("/models") view=ModelsPage />
                 </Routes>
             </main>

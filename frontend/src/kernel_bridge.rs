@@ -8,17 +8,23 @@
 //! worker is spawned in its place. A worker that dies before it ever said `Ready` counts as
 //! a failed start; after [`MAX_START_ATTEMPTS`] of those the bridge gives up
 //! ([`KernelState::Failed`]) rather than respawning forever.
+//!
+//! Loads ([`KernelBridge::load`]) stream a file or URL into a variable. They run beside
+//! cells (the worker parses between chunks, and answers cells in between), each named by
+//! its `load_id`; a load's `File` travels in the same message as its request (see
+//! [`crate::worker_wire::envelope`]).
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use futures_channel::oneshot;
-use oxbook_protocol::{CellId, CellRun, KernelEvent, KernelRequest};
+use oxbook_protocol::{CellId, CellRun, KernelEvent, KernelRequest, LoadRequest, Output};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
+use web_sys::{Blob, ErrorEvent, Event, MessageEvent, Worker};
 
-use crate::worker_wire::WorkerMessage;
+use crate::worker_wire::{envelope, LoadRoute, WorkerMessage};
 
 /// Consecutive deaths before `Ready` after which the bridge stops respawning.
 pub const MAX_START_ATTEMPTS: u32 = 3;
@@ -71,6 +77,29 @@ pub enum KernelError {
     Busy { running: CellId },
     #[error("the kernel could not be started ({reason})")]
     Unavailable { reason: String },
+    /// A load with this id is already streaming.
+    #[error("a load named {load_id} is already running")]
+    DuplicateLoad { load_id: String },
+}
+
+/// How a load ended: on success `variable` holds the frame and `outputs` describe it; on
+/// failure `outputs` say why.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadOutcome {
+    pub variable: String,
+    pub ok: bool,
+    pub outputs: Vec<Output>,
+}
+
+/// What the page hears while a load streams.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LoadUpdate {
+    Progress {
+        bytes_done: u64,
+        bytes_total: Option<u64>,
+    },
+    /// Which way a URL's bytes come (the browser's fetch or the server's).
+    Route(LoadRoute),
 }
 
 /// What to do once a worker has died.
@@ -108,6 +137,17 @@ struct Pending {
     reply: oneshot::Sender<Result<CellRun, KernelError>>,
 }
 
+struct PendingLoad {
+    reply: oneshot::Sender<Result<LoadOutcome, KernelError>>,
+    on_update: Rc<dyn Fn(LoadUpdate)>,
+}
+
+/// A request waiting to be posted, with the file a load carries.
+struct Outgoing {
+    text: String,
+    file: Option<Blob>,
+}
+
 struct Live {
     worker: Worker,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
@@ -126,8 +166,10 @@ struct Inner {
     ready: Cell<bool>,
     /// Requests made before the worker said `Ready` (a worker drops messages that arrive
     /// before its wasm has loaded and installed `onmessage`).
-    outbox: RefCell<Vec<String>>,
+    outbox: RefCell<Vec<Outgoing>>,
     pending: RefCell<Option<Pending>>,
+    /// Loads in flight, by `load_id`.
+    loads: RefCell<BTreeMap<String, PendingLoad>>,
     failed_starts: Cell<u32>,
     last_failure: RefCell<String>,
     state: Cell<KernelState>,
@@ -147,6 +189,7 @@ impl KernelBridge {
             ready: Cell::new(false),
             outbox: RefCell::new(Vec::new()),
             pending: RefCell::new(None),
+            loads: RefCell::new(BTreeMap::new()),
             failed_starts: Cell::new(0),
             last_failure: RefCell::new(String::new()),
             state: Cell::new(KernelState::Starting),
@@ -199,6 +242,46 @@ impl KernelBridge {
         reply.await.unwrap_or(Err(KernelError::Restarted))
     }
 
+    /// Streams `request`'s source into its variable: `file` is the picked or dropped file
+    /// for a `LoadSource::File` (the worker fetches a URL itself). `on_update` hears the
+    /// progress. Loads run beside cells; a crash or restart ends them with an error.
+    pub async fn load(
+        &self,
+        request: LoadRequest,
+        file: Option<Blob>,
+        on_update: impl Fn(LoadUpdate) + 'static,
+    ) -> Result<LoadOutcome, KernelError> {
+        let inner = &self.inner;
+        if inner.state.get() == KernelState::Failed {
+            return Err(KernelError::Unavailable {
+                reason: inner.last_failure.borrow().clone(),
+            });
+        }
+        let load_id = request.load_id.clone();
+        let answer = {
+            let mut loads = inner.loads.borrow_mut();
+            if loads.contains_key(&load_id) {
+                return Err(KernelError::DuplicateLoad { load_id });
+            }
+            let (reply, answer) = oneshot::channel();
+            loads.insert(
+                load_id,
+                PendingLoad {
+                    reply,
+                    on_update: Rc::new(on_update),
+                },
+            );
+            answer
+        };
+        inner.post_with(&KernelRequest::Load(request), file);
+        answer.await.unwrap_or(Err(KernelError::Restarted))
+    }
+
+    /// How many loads are in flight.
+    pub fn loads_in_flight(&self) -> usize {
+        self.inner.loads.borrow().len()
+    }
+
     /// Hands the kernel the bytes a cell asked for with `Effect::FetchFile`.
     pub fn provide_file(&self, url: &str, bytes: Vec<u8>) {
         self.inner.post(&KernelRequest::ProvideFile {
@@ -228,6 +311,7 @@ impl KernelBridge {
         if let Some(pending) = pending {
             let _ = pending.reply.send(Err(KernelError::Restarted));
         }
+        inner.fail_loads(KernelError::Restarted);
     }
 
     /// Terminates the worker for good (the editor closed).
@@ -239,6 +323,7 @@ impl KernelBridge {
         if let Some(pending) = inner.pending.borrow_mut().take() {
             let _ = pending.reply.send(Err(KernelError::Restarted));
         }
+        inner.fail_loads(KernelError::Restarted);
     }
 }
 
@@ -303,15 +388,15 @@ impl Inner {
             Ok(WorkerMessage::Event(KernelEvent::Ready)) => {
                 self.ready.set(true);
                 self.failed_starts.set(0);
-                let queued: Vec<String> = self.outbox.borrow_mut().drain(..).collect();
+                let queued: Vec<Outgoing> = self.outbox.borrow_mut().drain(..).collect();
                 let busy = self.pending.borrow().is_some();
                 self.set_state(if busy {
                     KernelState::Busy
                 } else {
                     KernelState::Ready
                 });
-                for text in queued {
-                    self.post_text(text);
+                for outgoing in queued {
+                    self.post_now(outgoing);
                 }
             }
             Ok(WorkerMessage::Event(KernelEvent::Started { .. })) => {
@@ -330,6 +415,36 @@ impl Inner {
                 }
                 if let Some(finished) = finished {
                     let _ = finished.reply.send(Ok(run));
+                }
+            }
+            Ok(WorkerMessage::Event(KernelEvent::LoadProgress {
+                load_id,
+                bytes_done,
+                bytes_total,
+            })) => self.load_update(
+                &load_id,
+                LoadUpdate::Progress {
+                    bytes_done,
+                    bytes_total,
+                },
+            ),
+            Ok(WorkerMessage::Route(route)) => {
+                let load_id = route.load_id.clone();
+                self.load_update(&load_id, LoadUpdate::Route(route))
+            }
+            Ok(WorkerMessage::Event(KernelEvent::LoadFinished {
+                load_id,
+                variable,
+                ok,
+                outputs,
+            })) => {
+                let finished = self.loads.borrow_mut().remove(&load_id);
+                if let Some(finished) = finished {
+                    let _ = finished.reply.send(Ok(LoadOutcome {
+                        variable,
+                        ok,
+                        outputs,
+                    }));
                 }
             }
             Ok(WorkerMessage::Panicked(message)) => self.crash(format!("panic: {message}")),
@@ -375,7 +490,12 @@ impl Inner {
                 self.set_state(KernelState::Restarting);
                 self.start_worker();
                 if let Some(pending) = failed {
-                    let _ = pending.reply.send(Err(KernelError::Crashed { reason }));
+                    let _ = pending.reply.send(Err(KernelError::Crashed {
+                        reason: reason.clone(),
+                    }));
+                }
+                if was_ready {
+                    self.fail_loads(KernelError::Crashed { reason });
                 }
             }
             CrashDecision::GiveUp { failed_starts } => {
@@ -393,7 +513,30 @@ impl Inner {
         self.outbox.borrow_mut().clear();
         self.set_state(KernelState::Failed);
         if let Some(pending) = self.pending.borrow_mut().take() {
-            let _ = pending.reply.send(Err(KernelError::Unavailable { reason }));
+            let _ = pending.reply.send(Err(KernelError::Unavailable {
+                reason: reason.clone(),
+            }));
+        }
+        self.fail_loads(KernelError::Unavailable { reason });
+    }
+
+    /// Ends every load in flight with `error`.
+    fn fail_loads(&self, error: KernelError) {
+        let loads = std::mem::take(&mut *self.loads.borrow_mut());
+        for (_, load) in loads {
+            let _ = load.reply.send(Err(error.clone()));
+        }
+    }
+
+    fn load_update(&self, load_id: &str, update: LoadUpdate) {
+        // Called without holding the borrow: the callback may start another load.
+        let on_update = self
+            .loads
+            .borrow()
+            .get(load_id)
+            .map(|load| load.on_update.clone());
+        if let Some(on_update) = on_update {
+            on_update(update);
         }
     }
 
@@ -408,11 +551,15 @@ impl Inner {
     }
 
     fn post(self: &Rc<Self>, request: &KernelRequest) {
+        self.post_with(request, None)
+    }
+
+    fn post_with(self: &Rc<Self>, request: &KernelRequest, file: Option<Blob>) {
         match serde_json::to_string(request) {
-            Ok(text) if self.ready.get() => self.post_text(text),
+            Ok(text) if self.ready.get() => self.post_now(Outgoing { text, file }),
             Ok(text) => {
                 if !self.closed.get() && self.state.get() != KernelState::Failed {
-                    self.outbox.borrow_mut().push(text);
+                    self.outbox.borrow_mut().push(Outgoing { text, file });
                 }
             }
             Err(e) => {
@@ -421,9 +568,10 @@ impl Inner {
         }
     }
 
-    fn post_text(self: &Rc<Self>, text: String) {
+    fn post_now(self: &Rc<Self>, outgoing: Outgoing) {
+        let message = envelope(&outgoing.text, outgoing.file.as_ref());
         let sent = match self.live.borrow().as_ref() {
-            Some(live) => live.worker.post_message(&JsValue::from_str(&text)),
+            Some(live) => live.worker.post_message(&message),
             None => return,
         };
         if let Err(e) = sent {

@@ -4,13 +4,15 @@
 //! the page's wasm does not contain the kernel.
 //!
 //! Layout: [`api`] is the only module that talks to the server, [`kernel_bridge`] the only
-//! one that talks to the worker; [`runner`] schedules cells on the kernel and carries out
+//! one that talks to the worker; [`loading`] is how the worker streams a file or URL into
+//! the kernel's loader; [`runner`] schedules cells on the kernel and carries out
 //! the effects cells ask for; [`screens`] holds one module per screen; [`outputs`] and
 //! [`markdown`] render what cells produce.
 
 pub mod api;
 pub mod app;
 pub mod kernel_bridge;
+pub mod loading;
 pub mod markdown;
 pub mod outputs;
 pub mod runner;

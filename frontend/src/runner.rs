@@ -84,7 +84,7 @@ pub fn status_name(status: CellStatus) -> &'static str {
     }
 }
 
-fn error_output(ename: &str, message: impl Into<String>) -> Output {
+pub fn error_output(ename: &str, message: impl Into<String>) -> Output {
     Output::Error(CellError {
         ename: ename.to_string(),
         message: message.into(),
@@ -114,6 +114,7 @@ pub fn kernel_failure(error: &KernelError) -> (CellStatus, Output) {
             "KernelUnavailable",
             format!("The kernel could not be started ({reason}). Use Restart kernel or reload the page."),
         ),
+        KernelError::DuplicateLoad { .. } => error_output("KernelBusy", error.to_string()),
     };
     (CellStatus::Failed, output)
 }

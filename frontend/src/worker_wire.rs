@@ -1,7 +1,10 @@
-//! What the worker says besides `oxbook_protocol::KernelEvent`. Private to this crate's two
-//! binaries, so it stays out of the shared protocol.
+//! What crosses the worker boundary besides `oxbook_protocol`'s JSON: the envelope that
+//! carries a browser `File` beside a request, and what the worker says besides
+//! `KernelEvent`. Private to this crate's two binaries, so it stays out of the shared
+//! protocol.
 
 use serde::{Deserialize, Serialize};
+use wasm_bindgen::{JsCast, JsValue};
 
 /// Posted by the worker's panic hook just before the panic aborts the wasm instance, so
 /// that the page can say *why* the kernel died (the `error` event that follows only says
@@ -11,11 +14,48 @@ pub struct PanicReport {
     pub kernel_panicked: String,
 }
 
+/// Which way the worker got a URL's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FetchRoute {
+    /// The browser's own `fetch` of the URL.
+    Browser,
+    /// The server's `/api/fetch?url=`, after the browser's fetch failed (CORS, mostly).
+    Server,
+}
+
+impl FetchRoute {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FetchRoute::Browser => "browser",
+            FetchRoute::Server => "server",
+        }
+    }
+}
+
+/// Sent by the worker once a URL load has a response: which way the bytes come, so the
+/// page can say so while they stream. `note` says why the server was used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadRoute {
+    pub load_id: String,
+    pub route: FetchRoute,
+    /// The URL actually fetched (the server's `/api/fetch?...` for [`FetchRoute::Server`]).
+    pub fetched: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadRouteReport {
+    pub load_route: LoadRoute,
+}
+
 /// A message from the worker, as the page reads it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WorkerMessage {
     Event(oxbook_protocol::KernelEvent),
     Panicked(String),
+    Route(LoadRoute),
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -29,13 +69,56 @@ impl WorkerMessage {
     pub fn parse(text: &str) -> Result<WorkerMessage, UnknownMessage> {
         match serde_json::from_str::<oxbook_protocol::KernelEvent>(text) {
             Ok(event) => Ok(WorkerMessage::Event(event)),
-            Err(event_error) => match serde_json::from_str::<PanicReport>(text) {
-                Ok(report) => Ok(WorkerMessage::Panicked(report.kernel_panicked)),
-                Err(_) => Err(UnknownMessage {
-                    reason: event_error.to_string(),
-                    text: text.chars().take(200).collect(),
-                }),
-            },
+            Err(event_error) => {
+                if let Ok(report) = serde_json::from_str::<PanicReport>(text) {
+                    Ok(WorkerMessage::Panicked(report.kernel_panicked))
+                } else if let Ok(report) = serde_json::from_str::<LoadRouteReport>(text) {
+                    Ok(WorkerMessage::Route(report.load_route))
+                } else {
+                    Err(UnknownMessage {
+                        reason: event_error.to_string(),
+                        text: text.chars().take(200).collect(),
+                    })
+                }
+            }
         }
     }
+}
+
+/// The key of the request's JSON text in an [`envelope`].
+const ENVELOPE_MESSAGE: &str = "msg";
+/// The key of the posted `File` (or any `Blob`) in an [`envelope`].
+const ENVELOPE_FILE: &str = "file";
+
+/// What the page posts to the worker: the request's JSON text alone, or, for a file load,
+/// `{ msg: "<json>", file: File }` — the `File` goes by structured clone, which hands the
+/// worker a reference to the file on disk rather than its bytes, so a large file is read in
+/// the worker, chunk by chunk, and never copied whole through the page.
+pub fn envelope(text: &str, file: Option<&web_sys::Blob>) -> JsValue {
+    let Some(file) = file else {
+        return JsValue::from_str(text);
+    };
+    let object = js_sys::Object::new();
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = js_sys::Reflect::set(&object, &ENVELOPE_MESSAGE.into(), &JsValue::from_str(text));
+    let _ = js_sys::Reflect::set(&object, &ENVELOPE_FILE.into(), file);
+    object.into()
+}
+
+/// The request text and the file, if any, of what [`envelope`] made; `None` for anything
+/// else.
+pub fn open_envelope(data: &JsValue) -> Option<(String, Option<web_sys::Blob>)> {
+    if let Some(text) = data.as_string() {
+        return Some((text, None));
+    }
+    if !data.is_object() {
+        return None;
+    }
+    let text = js_sys::Reflect::get(data, &ENVELOPE_MESSAGE.into())
+        .ok()?
+        .as_string()?;
+    let file = js_sys::Reflect::get(data, &ENVELOPE_FILE.into())
+        .ok()
+        .and_then(|f| f.dyn_into::<web_sys::Blob>().ok());
+    Some((text, file))
 }

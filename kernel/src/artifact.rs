@@ -9,8 +9,10 @@ use oxbook_protocol::InvocationResponse;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::frame::{DType, Frame};
+use crate::datetime::parse_datetime;
+use crate::frame::{Column, ColumnData, DType, Frame};
 use crate::model::{FittedModel, Matrix, Settings, ALGORITHMS};
+use crate::recipe::Recipe;
 
 /// The artifact format this kernel writes; it reads this and older ones. Bump it whenever
 /// the document's shape changes.
@@ -70,8 +72,17 @@ pub struct ModelArtifact {
     pub created_with: String,
     /// The column the model predicts.
     pub target: String,
-    /// The inputs, in the order the fitted parameters use them.
+    /// The inputs, in the order the fitted parameters use them: columns of the frame the
+    /// model was fitted on, after the recipe.
     pub features: Vec<FeatureSpec>,
+    /// The raw columns a prediction needs, before the recipe: what an endpoint's rows
+    /// hold. Artifacts from before recipes lack it, and then need `features`.
+    #[serde(default)]
+    pub input_features: Vec<FeatureSpec>,
+    /// The preprocessing steps that turn raw rows into the features, replayed before
+    /// predicting (see [`crate::recipe`]). Empty when the model reads raw columns.
+    #[serde(default)]
+    pub recipe: Recipe,
     /// The classes, sorted; probabilities are given in this order.
     pub class_labels: Vec<ClassLabel>,
     pub settings: Settings,
@@ -135,6 +146,18 @@ pub enum PredictError {
     },
     #[error("the model cannot predict: {0}")]
     InvalidModel(String),
+    #[error("preparing the rows with the model's recipe failed: {0}")]
+    Recipe(String),
+    #[error(
+        "this frame was prepared differently from the model's training data (its step {step} \
+         is '{found}', the model's is '{expected}'); predict on raw rows or rows prepared \
+         the same way"
+    )]
+    RecipeMismatch {
+        step: usize,
+        found: String,
+        expected: String,
+    },
 }
 
 /// Predictions for some rows: per row the most probable class (the first in
@@ -215,6 +238,20 @@ impl ModelArtifact {
         self.features.iter().map(|f| f.name.clone()).collect()
     }
 
+    /// The raw columns a prediction needs (the features, for a model without a recipe).
+    pub fn inputs(&self) -> &[FeatureSpec] {
+        if self.input_features.is_empty() {
+            &self.features
+        } else {
+            &self.input_features
+        }
+    }
+
+    /// The names of [`Self::inputs`]: what an endpoint's rows must hold.
+    pub fn input_names(&self) -> Vec<String> {
+        self.inputs().iter().map(|f| f.name.clone()).collect()
+    }
+
     /// That the parts agree with each other, so that predicting cannot fail on the model.
     pub fn validate(&self) -> Result<(), ArtifactError> {
         let inconsistent = |m: String| Err(ArtifactError::Inconsistent(m));
@@ -248,6 +285,20 @@ impl ModelArtifact {
                 ));
             }
         }
+        for (i, input) in self.input_features.iter().enumerate() {
+            if self.input_features[..i]
+                .iter()
+                .any(|f| f.name == input.name)
+            {
+                return inconsistent(format!("input feature '{}' appears twice", input.name));
+            }
+        }
+        if !self.recipe.is_empty() && self.input_features.is_empty() {
+            return inconsistent("a recipe without input_features".into());
+        }
+        self.recipe
+            .validate()
+            .map_err(|e| ArtifactError::Inconsistent(format!("recipe: {e}")))?;
         if self.class_labels.len() < 2 {
             return inconsistent("fewer than 2 class labels".into());
         }
@@ -264,9 +315,33 @@ impl ModelArtifact {
             .map_err(ArtifactError::Inconsistent)
     }
 
-    /// Predicts for every row of `frame`, which needs the model's feature columns (others
-    /// are ignored): float or int columns for numeric features, bool for bool, without nulls.
+    /// Predicts for every row of `frame`: raw rows (the model's [`Self::inputs`]), rows
+    /// part-way through the model's recipe, or rows prepared as the training rows were.
+    /// Whichever steps of the recipe the frame has not had are replayed first; the frame's
+    /// own recipe says which. The features must then be float or int columns for numeric
+    /// features, bool for bool, without nulls; other columns are ignored.
     pub fn predict(&self, frame: &Frame) -> Result<Predictions, PredictError> {
+        let done = &frame.recipe().steps;
+        let wanted = &self.recipe.steps;
+        if let Some(step) = done.iter().zip(wanted).position(|(a, b)| a != b) {
+            return Err(PredictError::RecipeMismatch {
+                step: step + 1,
+                found: done[step].describe(),
+                expected: wanted[step].describe(),
+            });
+        }
+        if done.len() < wanted.len() {
+            let prepared = self
+                .recipe
+                .replay(frame, done.len(), &self.feature_names())
+                .map_err(|e| PredictError::Recipe(e.to_string()))?;
+            return self.predict_prepared(&prepared);
+        }
+        self.predict_prepared(frame)
+    }
+
+    /// Predicts for a frame holding the features themselves.
+    fn predict_prepared(&self, frame: &Frame) -> Result<Predictions, PredictError> {
         let rows = frame.row_count();
         let cols = self.features.len();
         let mut data = vec![0.0; rows * cols];
@@ -313,6 +388,11 @@ impl ModelArtifact {
         &self,
         records: &[serde_json::Map<String, Value>],
     ) -> Result<InvocationResponse, PredictError> {
+        if !self.recipe.is_empty() {
+            let raw = records_frame(records, self.inputs())?;
+            let predictions = self.predict(&raw)?;
+            return Ok(self.response(predictions));
+        }
         let cols = self.features.len();
         let mut data = Vec::with_capacity(records.len().saturating_mul(cols));
         for (row, record) in records.iter().enumerate() {
@@ -331,11 +411,15 @@ impl ModelArtifact {
             cols,
             data,
         })?;
-        Ok(InvocationResponse {
+        Ok(self.response(predictions))
+    }
+
+    fn response(&self, predictions: Predictions) -> InvocationResponse {
+        InvocationResponse {
             predictions: predictions.labels.iter().map(ClassLabel::to_json).collect(),
             probabilities: Some(predictions.probabilities),
             classes: Some(self.class_labels.iter().map(ClassLabel::to_json).collect()),
-        })
+        }
     }
 
     fn predict_matrix(&self, x: &Matrix) -> Result<Predictions, PredictError> {
@@ -406,6 +490,107 @@ fn record_value(value: &Value, spec: &FeatureSpec, row: usize) -> Result<f64, Pr
             })
         }
     })
+}
+
+/// Records as a frame of the raw `inputs` columns, for a recipe to replay on. Nulls are
+/// allowed here (a recipe may fill them); values of the wrong type are errors naming the
+/// row. Numbers for a str input are refused rather than turned into text: `"01"` and `1`
+/// are different categories.
+fn records_frame(
+    records: &[serde_json::Map<String, Value>],
+    inputs: &[FeatureSpec],
+) -> Result<Frame, PredictError> {
+    let mut columns = Vec::with_capacity(inputs.len());
+    for spec in inputs {
+        let mut values = Vec::with_capacity(records.len());
+        for (row, record) in records.iter().enumerate() {
+            let value = record
+                .get(&spec.name)
+                .ok_or_else(|| PredictError::MissingField {
+                    row,
+                    column: spec.name.clone(),
+                })?;
+            values.push(value);
+        }
+        let wrong = |row: usize, value: &Value| PredictError::FieldType {
+            row,
+            column: spec.name.clone(),
+            expected: spec.dtype,
+            found: describe(value),
+        };
+        let data = match spec.dtype {
+            DType::Str => ColumnData::Str(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match v {
+                        Value::Null => Ok(None),
+                        Value::String(s) => Ok(Some(s.clone())),
+                        other => Err(wrong(row, other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            DType::Bool => ColumnData::Bool(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match v {
+                        Value::Null => Ok(None),
+                        Value::Bool(b) => Ok(Some(*b)),
+                        other => Err(wrong(row, other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            DType::Datetime => ColumnData::Datetime(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match v {
+                        Value::Null => Ok(None),
+                        Value::String(s) => {
+                            parse_datetime(s).map(Some).ok_or_else(|| wrong(row, v))
+                        }
+                        Value::Number(n) => n.as_i64().map(Some).ok_or_else(|| wrong(row, v)),
+                        other => Err(wrong(row, other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            DType::Int => ColumnData::Int(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match v {
+                        Value::Null => Ok(None),
+                        Value::Number(_) => {
+                            let x = record_value(v, spec, row)?;
+                            // Whole and in range, checked by record_value.
+                            if x.abs() < 9.2e18 {
+                                Ok(Some(x as i64))
+                            } else {
+                                Err(wrong(row, v))
+                            }
+                        }
+                        other => Err(wrong(row, other)),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+            DType::Float => ColumnData::Float(
+                values
+                    .iter()
+                    .enumerate()
+                    .map(|(row, v)| match v {
+                        Value::Null => Ok(None),
+                        other => record_value(other, spec, row).map(Some),
+                    })
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        columns.push(Column {
+            name: spec.name.clone(),
+            data,
+        });
+    }
+    Frame::new(columns).map_err(|e| PredictError::Recipe(e.to_string()))
 }
 
 fn describe(value: &Value) -> String {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::datetime::{format_datetime, parse_datetime};
+use crate::recipe::Recipe;
 
 /// The type of a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -160,6 +161,9 @@ pub struct Column {
 pub struct Frame {
     columns: Vec<Arc<Column>>,
     rows: usize,
+    /// The feature steps applied since the data was loaded, which a model fitted on the
+    /// frame replays on raw rows (see [`crate::recipe`]). Row operations keep it.
+    recipe: Arc<Recipe>,
 }
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -203,6 +207,7 @@ impl Frame {
         Ok(Frame {
             columns: columns.into_iter().map(Arc::new).collect(),
             rows,
+            recipe: Arc::default(),
         })
     }
 
@@ -243,7 +248,50 @@ impl Frame {
         Ok(Frame {
             columns,
             rows: self.rows,
+            recipe: self.recipe.clone(),
         })
+    }
+
+    /// A frame of columns shared with other frames (no data is copied), checked as
+    /// [`Frame::new`] checks.
+    pub(crate) fn from_shared(
+        columns: Vec<Arc<Column>>,
+        recipe: Arc<Recipe>,
+    ) -> Result<Frame, FrameError> {
+        let rows = columns.first().map_or(0, |c| c.data.len());
+        for (i, column) in columns.iter().enumerate() {
+            if column.data.len() != rows {
+                return Err(FrameError::LengthMismatch {
+                    name: column.name.clone(),
+                    expected: rows,
+                    found: column.data.len(),
+                });
+            }
+            if columns[..i].iter().any(|c| c.name == column.name) {
+                return Err(FrameError::DuplicateColumn(column.name.clone()));
+            }
+        }
+        Ok(Frame {
+            columns,
+            rows,
+            recipe,
+        })
+    }
+
+    /// The columns as shared pointers, to build other frames without copying data.
+    pub(crate) fn shared_columns(&self) -> &[Arc<Column>] {
+        &self.columns
+    }
+
+    /// The feature steps applied to the frame since it was loaded.
+    pub fn recipe(&self) -> &Recipe {
+        &self.recipe
+    }
+
+    /// The frame with its recipe replaced.
+    pub fn with_recipe(mut self, recipe: Recipe) -> Frame {
+        self.recipe = Arc::new(recipe);
+        self
     }
 
     /// The rows at `indices`, in that order.
@@ -261,6 +309,7 @@ impl Frame {
         Frame {
             columns,
             rows: indices.len(),
+            recipe: self.recipe.clone(),
         }
     }
 }
@@ -356,7 +405,11 @@ impl Frame {
             Some(i) => columns[i] = Arc::new(column),
             None => columns.push(Arc::new(column)),
         }
-        Ok(Frame { columns, rows })
+        Ok(Frame {
+            columns,
+            rows,
+            recipe: self.recipe.clone(),
+        })
     }
 
     /// The first `n` rows (all of them when the frame is shorter).
@@ -438,8 +491,9 @@ impl Frame {
 
     /// Summary statistics, one row per column of `self`: `count` (non-null values),
     /// `nulls`; for int and float columns `mean`, `std` (sample), `min`, quartiles
-    /// (linear interpolation, as pandas) and `max`; for bool and str columns `distinct`
-    /// (non-null values) and `top` (the most frequent, the smallest on ties).
+    /// (linear interpolation, as pandas) and `max`; for every column `distinct` (non-null
+    /// values); for all but float columns `top` (the most frequent value, the smallest on
+    /// ties) and `freq` (how often it occurs).
     pub fn describe(&self) -> Frame {
         let n = self.columns.len();
         let mut names = Vec::with_capacity(n);
@@ -449,6 +503,7 @@ impl Frame {
         let mut stats: [Vec<Option<f64>>; 7] = Default::default();
         let mut distinct = Vec::with_capacity(n);
         let mut top = Vec::with_capacity(n);
+        let mut freq = Vec::with_capacity(n);
         for column in self.columns() {
             let data = &column.data;
             let present = (0..self.rows).filter(|&r| !data.is_null(r)).count();
@@ -467,14 +522,13 @@ impl Frame {
             for (stat, value) in stats.iter_mut().zip(summary) {
                 stat.push(value);
             }
-            if numeric {
-                distinct.push(None);
-                top.push(None);
-            } else {
-                let counted = count_values(data);
-                distinct.push(Some(counted.len() as i64));
-                top.push(counted.first().map(|(key, _)| key.display()));
-            }
+            // Every column's distinct count (a few distinct ints are likely codes); the
+            // most frequent value of all but floats, whose top value means little.
+            let counted = count_values(data);
+            distinct.push(Some(counted.len() as i64));
+            let most = counted.first().filter(|_| data.dtype() != DType::Float);
+            top.push(most.map(|(key, _)| key.display()));
+            freq.push(most.map(|(_, n)| *n as i64));
         }
         let [mean, std, min, q1, q2, q3, max] = stats;
         let float = |name: &str, v: Vec<Option<f64>>| Column {
@@ -512,6 +566,10 @@ impl Frame {
             Column {
                 name: "top".into(),
                 data: ColumnData::Str(top),
+            },
+            Column {
+                name: "freq".into(),
+                data: ColumnData::Int(freq),
             },
         ])
         .expect("describe builds unique, equally long columns")

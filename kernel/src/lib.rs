@@ -3,27 +3,39 @@
 //! binding lives in [`session`] alone.
 
 pub mod artifact;
-pub mod csv_load;
 pub mod datetime;
+pub mod explore;
+pub mod expr;
 pub mod frame;
+pub mod load;
 pub mod metrics;
 pub mod model;
 pub mod plot;
+pub mod recipe;
 pub mod rng;
 pub mod session;
 pub mod split;
+pub mod transform;
 
 pub use artifact::{
     ArtifactError, ClassLabel, FeatureSpec, ModelArtifact, PredictError, Predictions,
     ARTIFACT_FORMAT_VERSION,
 };
-pub use csv_load::{parse_csv, LoadError};
+pub use load::{
+    load, parse_csv, Diagnostic, Format, Header, LoadError, LoadOptions, Loaded, Loader,
+};
 pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
 pub use metrics::{accuracy, confusion_matrix, evaluate, ConfusionMatrix, Evaluation, MetricError};
 pub use model::{
     fit, target_labels, FittedModel, LogisticRegressionSettings, ModelError, RandomForestSettings,
     Settings,
 };
-pub use plot::{histogram, scatter, PlotError};
+pub use expr::{Expr, ExprError, Lit};
+pub use plot::{box_plot, corr_heatmap, histogram, scatter, PlotError};
+pub use recipe::{Recipe, Step};
 pub use session::{Limits, Session};
-pub use split::{split_indices, train_test_split, SplitError, SplitIndices};
+pub use split::{
+    split_indices, stratified_split_indices, stratified_train_test_split, train_test_split,
+    SplitError, SplitIndices,
+};
+pub use transform::TransformError;

@@ -55,6 +55,10 @@ pub enum PlotError {
     Range { column: String },
     #[error("drawing failed: {0}")]
     Draw(String),
+    #[error("{0}")]
+    Data(String),
+    #[error("this plot shows from 1 to {max} columns, not {count}; select fewer")]
+    TooManyColumns { count: usize, max: usize },
 }
 
 fn draw_err<E: std::fmt::Debug>(e: E) -> PlotError {
@@ -342,4 +346,289 @@ fn tick(value: f64) -> String {
 
 fn group_label(data: &ColumnData, row: usize) -> String {
     data.display_at(row).unwrap_or_else(|| "null".to_string())
+}
+
+/// Heatmaps show at most this many columns (a cell of text each needs room).
+pub const MAX_HEATMAP_COLUMNS: usize = 30;
+/// Box plots show at most this many columns side by side.
+pub const MAX_BOXES: usize = 8;
+
+/// A colour from blue (-1) through white (0) to red (+1).
+fn diverging(r: f64) -> RGBColor {
+    let r = r.clamp(-1.0, 1.0);
+    let (end, t) = if r < 0.0 {
+        ((33.0, 102.0, 172.0), -r)
+    } else {
+        ((178.0, 24.0, 43.0), r)
+    };
+    let mix = |e: f64| (255.0 + (e - 255.0) * t).round() as u8;
+    RGBColor(mix(end.0), mix(end.1), mix(end.2))
+}
+
+/// `text` cut to about `width` pixels of 7-pixel characters, with an ellipsis: text is
+/// never measured (see the module's documentation), so this is an estimate.
+fn fit_text(text: &str, width: i32, char_width: i32) -> String {
+    let room = (width / char_width.max(1)).max(1) as usize;
+    if text.chars().count() <= room {
+        text.to_string()
+    } else {
+        text.chars()
+            .take(room.saturating_sub(1))
+            .collect::<String>()
+            + "…"
+    }
+}
+
+/// A heatmap of the correlation matrix of the numeric columns (see [`Frame::corr`]):
+/// blue for negative, red for positive, each cell labelled with its value (blank where
+/// undefined).
+pub fn corr_heatmap(frame: &Frame) -> Result<String, PlotError> {
+    let corr = frame.corr().map_err(|e| PlotError::Data(e.to_string()))?;
+    let names: Vec<String> = corr.column_names().into_iter().skip(1).collect();
+    let k = names.len();
+    if k > MAX_HEATMAP_COLUMNS {
+        return Err(PlotError::TooManyColumns {
+            count: k,
+            max: MAX_HEATMAP_COLUMNS,
+        });
+    }
+    let values: Vec<Vec<Option<f64>>> = corr
+        .columns()
+        .skip(1)
+        .map(|c| (0..k).map(|i| c.data.f64_at(i)).collect())
+        .collect();
+    let (left, top, bottom, legend) = (130i32, TITLE_HEIGHT as i32 + 10, 40i32, 70i32);
+    let side =
+        ((WIDTH as i32 - left - legend - 10).min(HEIGHT as i32 - top - bottom)).max(k as i32);
+    let cell = side / k as i32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let title = format!("correlations of {}", plural_columns(k));
+        root.draw(&Text::new(title, ((WIDTH / 2) as i32, 8), title_style()))
+            .map_err(draw_err)?;
+        let font = (cell / 3).clamp(8, 13);
+        let value_style = |dark: bool| {
+            ("sans-serif", font)
+                .into_font()
+                .color(if dark { &WHITE } else { &BLACK })
+                .pos(Pos::new(HPos::Center, VPos::Center))
+        };
+        let row_style = ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Right, VPos::Center));
+        let column_style = ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Center, VPos::Top));
+        for (i, row_name) in names.iter().enumerate() {
+            let y = top + cell * i as i32;
+            root.draw(&Text::new(
+                fit_text(row_name, left - 10, 7),
+                (left - 6, y + cell / 2),
+                row_style.clone(),
+            ))
+            .map_err(draw_err)?;
+            for (j, column) in values.iter().enumerate() {
+                let x = left + cell * j as i32;
+                let value = column[i];
+                let fill = value.map_or(RGBColor(240, 240, 240), diverging);
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    fill.filled(),
+                ))
+                .map_err(draw_err)?;
+                root.draw(&Rectangle::new(
+                    [(x, y), (x + cell, y + cell)],
+                    WHITE.stroke_width(1),
+                ))
+                .map_err(draw_err)?;
+                if let Some(v) = value {
+                    if cell >= 18 {
+                        root.draw(&Text::new(
+                            format!("{v:.2}"),
+                            (x + cell / 2, y + cell / 2),
+                            value_style(v.abs() > 0.6),
+                        ))
+                        .map_err(draw_err)?;
+                    }
+                }
+            }
+        }
+        let y = top + cell * k as i32 + 6;
+        for (j, name) in names.iter().enumerate() {
+            let x = left + cell * j as i32 + cell / 2;
+            root.draw(&Text::new(
+                fit_text(name, cell - 2, 7),
+                (x, y),
+                column_style.clone(),
+            ))
+            .map_err(draw_err)?;
+        }
+        // The colour scale: a bar from +1 (top) to -1 (bottom).
+        let bar_x = WIDTH as i32 - legend + 5;
+        let steps = 40;
+        let step_height = (side as f64 / steps as f64).max(1.0);
+        for s in 0..steps {
+            let r = 1.0 - 2.0 * (s as f64 + 0.5) / steps as f64;
+            let y0 = top + (s as f64 * step_height) as i32;
+            let y1 = top + ((s + 1) as f64 * step_height) as i32;
+            root.draw(&Rectangle::new(
+                [(bar_x, y0), (bar_x + 16, y1)],
+                diverging(r).filled(),
+            ))
+            .map_err(draw_err)?;
+        }
+        let scale_style = ("sans-serif", 12)
+            .into_font()
+            .color(&BLACK)
+            .pos(Pos::new(HPos::Left, VPos::Center));
+        for (label, frac) in [("1", 0.0), ("0", 0.5), ("-1", 1.0)] {
+            let y = top + (frac * steps as f64 * step_height) as i32;
+            root.draw(&Text::new(label, (bar_x + 22, y), scale_style.clone()))
+                .map_err(draw_err)?;
+        }
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
+}
+
+fn plural_columns(k: usize) -> String {
+    if k == 1 {
+        "1 column".to_string()
+    } else {
+        format!("{k} columns")
+    }
+}
+
+/// One box of a box plot: quartiles, whiskers (the furthest values within 1.5 × IQR of
+/// the box) and the values beyond them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BoxStats {
+    pub q1: f64,
+    pub median: f64,
+    pub q3: f64,
+    pub low_whisker: f64,
+    pub high_whisker: f64,
+    pub outliers: Vec<f64>,
+}
+
+pub fn box_stats(values: &[f64]) -> Option<BoxStats> {
+    let mut sorted: Vec<f64> = values.iter().copied().filter(|x| x.is_finite()).collect();
+    if sorted.is_empty() {
+        return None;
+    }
+    sorted.sort_by(f64::total_cmp);
+    let q = |p: f64| crate::transform::quantile(&sorted, p).unwrap_or_default();
+    let (q1, median, q3) = (q(0.25), q(0.5), q(0.75));
+    let (lo, hi) = (q1 - 1.5 * (q3 - q1), q3 + 1.5 * (q3 - q1));
+    let inside = sorted.iter().copied().filter(|&x| x >= lo && x <= hi);
+    let low_whisker = inside.clone().fold(f64::INFINITY, f64::min);
+    let high_whisker = inside.fold(f64::NEG_INFINITY, f64::max);
+    Some(BoxStats {
+        q1,
+        median,
+        q3,
+        low_whisker,
+        high_whisker,
+        outliers: sorted.into_iter().filter(|&x| x < lo || x > hi).collect(),
+    })
+}
+
+/// Box plots of numeric columns side by side, each on its own scale: the box spans the
+/// quartiles, the line in it is the median, whiskers reach the furthest values within
+/// 1.5 × IQR, and dots mark the values beyond (nulls left out).
+pub fn box_plot(frame: &Frame, columns: &[String]) -> Result<String, PlotError> {
+    if columns.is_empty() || columns.len() > MAX_BOXES {
+        return Err(PlotError::TooManyColumns {
+            count: columns.len(),
+            max: MAX_BOXES,
+        });
+    }
+    let mut stats = Vec::with_capacity(columns.len());
+    for column in columns {
+        let values: Vec<f64> = numeric(frame, column)?.into_iter().map(|v| v.1).collect();
+        let s = box_stats(&values).ok_or_else(|| PlotError::NoData {
+            column: column.clone(),
+        })?;
+        stats.push(s);
+    }
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(draw_err)?;
+        let title = format!("box plot of {}", columns.join(", "));
+        root.draw(&Text::new(
+            fit_text(&title, WIDTH as i32 - 20, 9),
+            ((WIDTH / 2) as i32, 8),
+            title_style(),
+        ))
+        .map_err(draw_err)?;
+        let panels = root
+            .margin(TITLE_HEIGHT, 0, 0, 0)
+            .split_evenly((1, columns.len()));
+        for ((panel, s), column) in panels.iter().zip(&stats).zip(columns) {
+            let all = [s.low_whisker, s.high_whisker]
+                .into_iter()
+                .chain(s.outliers.iter().copied());
+            let (lo, hi) = span(column, all, 0.05)?;
+            let mut chart = ChartBuilder::on(panel)
+                .margin(8)
+                .x_label_area_size(30)
+                .y_label_area_size(55)
+                .build_cartesian_2d(0.0..1.0, lo..hi)
+                .map_err(draw_err)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .light_line_style(TRANSPARENT)
+                .bold_line_style(BLACK.mix(0.1))
+                .label_style(("sans-serif", 12))
+                .axis_desc_style(("sans-serif", 14))
+                .x_desc(fit_text(
+                    column,
+                    (WIDTH as usize / columns.len()) as i32 - 60,
+                    8,
+                ))
+                .y_label_formatter(&|v| tick(*v))
+                .draw()
+                .map_err(draw_err)?;
+            let color = PALETTE[0];
+            chart
+                .draw_series([Rectangle::new(
+                    [(0.3, s.q1), (0.7, s.q3)],
+                    color.mix(0.35).filled(),
+                )])
+                .map_err(draw_err)?;
+            chart
+                .draw_series([Rectangle::new(
+                    [(0.3, s.q1), (0.7, s.q3)],
+                    color.stroke_width(1),
+                )])
+                .map_err(draw_err)?;
+            let lines = [
+                vec![(0.3, s.median), (0.7, s.median)],
+                vec![(0.5, s.q3), (0.5, s.high_whisker)],
+                vec![(0.5, s.q1), (0.5, s.low_whisker)],
+                vec![(0.4, s.high_whisker), (0.6, s.high_whisker)],
+                vec![(0.4, s.low_whisker), (0.6, s.low_whisker)],
+            ];
+            chart
+                .draw_series(
+                    lines
+                        .into_iter()
+                        .map(|points| PathElement::new(points, color.stroke_width(2))),
+                )
+                .map_err(draw_err)?;
+            let shown = s.outliers.iter().take(MAX_POINTS);
+            chart
+                .draw_series(shown.map(|&y| Circle::new((0.5, y), 3, PALETTE[3].mix(0.7).filled())))
+                .map_err(draw_err)?;
+        }
+        root.present().map_err(draw_err)?;
+    }
+    Ok(svg)
 }

@@ -251,12 +251,12 @@ for c in [["i", "==", 2], ["i", "!=", 2], ["i", "<", 2.5], ["i", "<=", 2], ["i",
             [2 rows × 2 columns]
             table: 2 of 2 rows; member:bool count:int
             [8] status: done
-            column  dtype  count  nulls  mean        std        min      25%      50%       75%      max       distinct  top
-            str     str    int    int    float       float      float    float    float     float    float     int       str
-            age     int        7      1     35.8571    10.0238     23.0     29.5      34.0     41.5      52.0      null  null
-            income  float      8      0  54500.0938  25917.503  24000.0  38500.0  48500.25  65500.0  97000.25      null  null
-            [2 rows × 13 columns]
-            table: 2 of 2 rows; column:str dtype:str count:int nulls:int mean:float std:float min:float 25%:float 50%:float 75%:float max:float distinct:int top:str
+            column  dtype  count  nulls  mean        std        min      25%      50%       75%      max       distinct  top   freq
+            str     str    int    int    float       float      float    float    float     float    float     int       str   int
+            age     int        7      1     35.8571    10.0238     23.0     29.5      34.0     41.5      52.0         7  23       1
+            income  float      8      0  54500.0938  25917.503  24000.0  38500.0  48500.25  65500.0  97000.25         8  null  null
+            [2 rows × 14 columns]
+            table: 2 of 2 rows; column:str dtype:str count:int nulls:int mean:float std:float min:float 25%:float 50%:float 75%:float max:float distinct:int top:str freq:int
             [9] status: done
             i == 2: ["r2"]
             i != 2: ["r1"]

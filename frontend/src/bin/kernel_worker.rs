@@ -1,6 +1,11 @@
 //! The kernel's Web Worker: hosts one `oxbook_kernel::Session` and answers the page's
 //! JSON-encoded `KernelRequest`s with JSON-encoded `KernelEvent`s. Loaded by trunk's
 //! no-modules loader shim (`kernel-worker_loader.js`).
+//!
+//! Cells run synchronously, one message at a time. A load (`KernelRequest::Load`) runs as
+//! a task instead: it streams its file or URL chunk by chunk into the kernel's push parser
+//! (see `oxbook_frontend::loading`), so between two chunks the worker answers other
+//! messages, and the page hears progress. Only the finished frame touches the session.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -18,12 +23,16 @@ mod worker {
     use std::cell::RefCell;
     use std::rc::Rc;
 
-    use oxbook_frontend::worker_wire::PanicReport;
+    use oxbook_frontend::loading::{
+        open_source, pump, ProgressThrottle, SourceError, CHUNK_BYTES, PROGRESS_INTERVAL_MS,
+    };
+    use oxbook_frontend::worker_wire::{open_envelope, LoadRoute, LoadRouteReport, PanicReport};
+    use oxbook_kernel::load::{Format, LoadError, LoadOptions, Loaded, Loader};
     use oxbook_kernel::Session;
-    use oxbook_protocol::{KernelEvent, KernelRequest};
+    use oxbook_protocol::{CellError, KernelEvent, KernelRequest, LoadRequest, Output};
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
+    use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 
     pub fn run() {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
@@ -32,8 +41,8 @@ mod worker {
         let session = Rc::new(RefCell::new(Session::new()));
         let reply_to = scope.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-            let Some(text) = event.data().as_string() else {
-                web_sys::console::warn_1(&"kernel worker: ignored a non-text message".into());
+            let Some((text, file)) = open_envelope(&event.data()) else {
+                web_sys::console::warn_1(&"kernel worker: ignored an unknown message".into());
                 return;
             };
             let request = match serde_json::from_str::<KernelRequest>(&text) {
@@ -45,7 +54,6 @@ mod worker {
                     return;
                 }
             };
-            let mut session = session.borrow_mut();
             match request {
                 KernelRequest::Execute { cell_id, code } => {
                     post(
@@ -54,11 +62,38 @@ mod worker {
                             cell_id: cell_id.clone(),
                         },
                     );
-                    let run = session.execute(&cell_id, &code);
+                    let run = session.borrow_mut().execute(&cell_id, &code);
                     post(&reply_to, &KernelEvent::Finished(run));
                 }
-                KernelRequest::Reset => session.reset(),
-                KernelRequest::ProvideFile { url, bytes } => session.provide_file(&url, bytes),
+                KernelRequest::Reset => session.borrow_mut().reset(),
+                KernelRequest::ProvideFile { url, bytes } => {
+                    session.borrow_mut().provide_file(&url, bytes)
+                }
+                KernelRequest::Load(request) => {
+                    let (session, scope) = (session.clone(), reply_to.clone());
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let load_id = request.load_id.clone();
+                        let variable = request.variable.clone();
+                        // Only the finished frame touches the session (cells run between
+                        // the chunks of a load).
+                        let (ok, outputs) = match stream(&request, file, &scope).await {
+                            Ok(loaded) => session.borrow_mut().finish_load(&variable, Ok(loaded)),
+                            Err(Failure::Load(error)) => {
+                                session.borrow_mut().finish_load(&variable, Err(error))
+                            }
+                            Err(Failure::Source(error)) => (false, vec![source_error(&error)]),
+                        };
+                        post(
+                            &scope,
+                            &KernelEvent::LoadFinished {
+                                load_id,
+                                variable,
+                                ok,
+                                outputs,
+                            },
+                        );
+                    });
+                }
             }
         });
         scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
@@ -67,8 +102,127 @@ mod worker {
         post(&scope, &KernelEvent::Ready);
     }
 
+    /// Why a load produced no frame: the bytes could not be had, or the loader refused them.
+    enum Failure {
+        Source(SourceError),
+        Load(LoadError),
+    }
+
+    impl From<LoadError> for Failure {
+        fn from(error: LoadError) -> Self {
+            Failure::Load(error)
+        }
+    }
+
+    impl From<SourceError> for Failure {
+        fn from(error: SourceError) -> Self {
+            Failure::Source(error)
+        }
+    }
+
+    /// A source that could not be read, shown as a failed load.
+    fn source_error(error: &SourceError) -> Output {
+        Output::Error(CellError {
+            ename: "LoadError".into(),
+            message: error.to_string(),
+            line: None,
+            column: None,
+        })
+    }
+
+    /// Streams the request's source into a loader, posting progress; the loaded frame.
+    async fn stream(
+        request: &LoadRequest,
+        file: Option<Blob>,
+        scope: &DedicatedWorkerGlobalScope,
+    ) -> Result<Loaded, Failure> {
+        // Refuse a bad name before reading a byte of a large file (the session checks
+        // again when binding, keywords included).
+        if !is_variable_name(&request.variable) {
+            return Err(LoadError::BadVariable(request.variable.clone()).into());
+        }
+        let origin = scope.location().origin();
+        let opened = open_source(&request.source, file, &origin).await?;
+        if let Some(fetched) = &opened.route {
+            post_text(
+                scope,
+                &LoadRouteReport {
+                    load_route: LoadRoute {
+                        load_id: request.load_id.clone(),
+                        route: fetched.route,
+                        fetched: fetched.fetched.clone(),
+                        note: fetched.note.clone(),
+                    },
+                },
+            );
+        }
+        let format = opened.format(request.format.as_deref());
+        let format = Format::resolve(format.as_deref(), &opened.name)?;
+        let options = LoadOptions::from_json(&request.options)?;
+        let mut loader = Loader::new(format, options)?;
+
+        let mut throttle = ProgressThrottle::new(PROGRESS_INTERVAL_MS);
+        let load_id = request.load_id.clone();
+        let progress = |bytes_done: u64, bytes_total: Option<u64>| {
+            if throttle.ready(bytes_done, bytes_total, js_sys::Date::now()) {
+                post(
+                    scope,
+                    &KernelEvent::LoadProgress {
+                        load_id: load_id.clone(),
+                        bytes_done,
+                        bytes_total,
+                    },
+                );
+            }
+        };
+        // The loader's own error (naming line and column) beats its text.
+        let mut refused = None;
+        let pushed = pump(
+            opened.bytes,
+            opened.total,
+            CHUNK_BYTES,
+            |chunk| {
+                loader.push(chunk).map_err(|e| {
+                    let text = e.to_string();
+                    refused = Some(e);
+                    text
+                })
+            },
+            progress,
+        )
+        .await;
+        if let Some(error) = refused {
+            return Err(error.into());
+        }
+        let bytes = pushed?;
+        // Everything was read: say so before parsing the end (which can take a while, for
+        // a Parquet file above all).
+        post(
+            scope,
+            &KernelEvent::LoadProgress {
+                load_id: request.load_id.clone(),
+                bytes_done: bytes,
+                bytes_total: Some(bytes),
+            },
+        );
+        Ok(loader.finish()?)
+    }
+
+    /// The kernel's rule for variable names.
+    fn is_variable_name(name: &str) -> bool {
+        let mut chars = name.chars();
+        chars
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    }
+
     fn post(scope: &DedicatedWorkerGlobalScope, event: &KernelEvent) {
-        match serde_json::to_string(event) {
+        post_text(scope, event)
+    }
+
+    fn post_text(scope: &DedicatedWorkerGlobalScope, message: &impl serde::Serialize) {
+        match serde_json::to_string(message) {
             Ok(text) => {
                 if let Err(e) = scope.post_message(&JsValue::from_str(&text)) {
                     web_sys::console::error_2(&"kernel worker: cannot post".into(), &e);

@@ -2,6 +2,8 @@
 //! the kernel worker (Shift+Enter, their run button, or Run all) and show their outputs;
 //! markdown cells are rendered, sanitized, as they are typed. Save sends the notebook back
 //! with the revision it was loaded at, so a concurrent edit is refused rather than lost.
+//! The Data panel above the cells loads tables into variables (see [`super::data_panel`]);
+//! a file dropped anywhere on the editor goes to it.
 
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -9,13 +11,14 @@ use leptos::task::spawn_local;
 use leptos_router::hooks::use_params_map;
 use oxbook_protocol::{CellKind, CellStatus, Notebook, NOTEBOOK_SCHEMA_VERSION};
 use send_wrapper::SendWrapper;
-use web_sys::KeyboardEvent;
+use web_sys::{DragEvent, KeyboardEvent};
 
 use crate::api;
 use crate::kernel_bridge::{KernelBridge, KernelState};
 use crate::markdown::render_markdown;
 use crate::outputs::OutputList;
 use crate::runner::{status_name, CellModel, Runner};
+use crate::screens::data_panel::{allow_file_drop, take_dropped_file, DataPanel};
 use crate::KERNEL_WORKER_URL;
 
 /// The route: loads the notebook named in the path, then edits it.
@@ -125,8 +128,13 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
 
     let kernel = KernelBridge::spawn(worker_url, move |state| kernel_state.set(state));
     let runner = Runner::new(kernel.clone());
+    let panel_kernel = SendWrapper::new(kernel.clone());
     let closing = SendWrapper::new(kernel);
     on_cleanup(move || closing.shutdown());
+    let dropped = RwSignal::new(None::<SendWrapper<web_sys::File>>);
+    let datasets =
+        LocalResource::new(|| async { api::list_datasets().await.map_err(|e| e.to_string()) });
+    let refresh_datasets = Callback::new(move |_| datasets.refetch());
 
     let ctx = EditorCtx {
         runner: SendWrapper::new(runner.clone()),
@@ -181,7 +189,17 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
     };
 
     view! {
-        <div class="editor">
+        <div
+            class="editor"
+            on:dragover=move |ev: DragEvent| {
+                allow_file_drop(&ev);
+            }
+            on:drop=move |ev: DragEvent| {
+                if let Some(file) = take_dropped_file(&ev) {
+                    dropped.set(Some(SendWrapper::new(file)));
+                }
+            }
+        >
             <header class="toolbar">
                 <input
                     id="notebook-title"
@@ -210,6 +228,12 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
                     {move || save_state.with(SaveState::message)}
                 </span>
             </header>
+            <DataPanel
+                kernel=panel_kernel
+                dropped=dropped
+                datasets=Signal::derive(move || datasets.get())
+                on_refresh_datasets=refresh_datasets
+            />
             <div id="cells">
                 <For each=move || cells.get() key=|cell| cell.id.clone() let(cell)>
                     <CellView cell=cell ctx=ctx.clone() />

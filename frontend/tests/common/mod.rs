@@ -3,20 +3,71 @@
 
 use gloo_timers::future::TimeoutFuture;
 use wasm_bindgen::JsCast;
-use web_sys::{Blob, BlobPropertyBag, Element, HtmlElement, Url};
+use web_sys::{Blob, BlobPropertyBag, Element, File, FilePropertyBag, HtmlElement, Url};
 
 /// A stand-in kernel speaking the real JSON protocol. By the code it is asked to run:
 /// `crash…` throws (as a trapped wasm instance does), `panic…` first posts a panic report,
 /// `hang…` never answers, `fetch URL` asks for URL until it has a file, `deploy…` asks for a
 /// deployment, `fail…` ends with a located error; anything else echoes the code and how
 /// many files the worker holds.
+///
+/// Loads: a posted file is read in two halves, with a `LoadProgress` after each, and its
+/// lines (split at commas, the first being the header) come back as a `str` table; a file
+/// whose name contains `bad` fails with a located error, one containing `crash` kills the
+/// worker. A URL containing `cors` reports the server route; a URL load's table is one
+/// row naming the URL, the format and the options asked for.
 pub const FAKE_KERNEL: &str = r#"
 let files = 0;
 setTimeout(() => postMessage(JSON.stringify("Ready")), 30);
+const table = (columns, rows) => ({ output_type: "display_data", data: {
+  "text/plain": `${rows.length} rows`,
+  "application/vnd.oxbook.table+json": {
+    columns: columns.map((name) => ({ name, dtype: "str" })),
+    rows: rows.slice(0, 50),
+    total_rows: rows.length,
+  },
+}});
+async function load(request, file) {
+  const { load_id, variable, source, format, options } = request;
+  const finished = (ok, outputs) =>
+    postMessage(JSON.stringify({ LoadFinished: { load_id, variable, ok, outputs } }));
+  if (source.File) {
+    if (!file) return finished(false, [{ output_type: "error", ename: "LoadError", message: "no file" }]);
+    if (source.File.name.includes("crash")) throw new Error("simulated crash while loading");
+    const total = file.size;
+    const half = Math.floor(total / 2);
+    const first = await file.slice(0, half).text();
+    postMessage(JSON.stringify({ LoadProgress: { load_id, bytes_done: half, bytes_total: total } }));
+    const second = await file.slice(half).text();
+    postMessage(JSON.stringify({ LoadProgress: { load_id, bytes_done: total, bytes_total: total } }));
+    if (source.File.name.includes("bad")) {
+      return finished(false, [{ output_type: "error", ename: "LoadError", message: "unterminated quote", line: 3, column: 7 }]);
+    }
+    const lines = (first + second).split("\n").filter((l) => l.length > 0);
+    const columns = lines[0].split(",");
+    const rows = lines.slice(1).map((l) => l.split(","));
+    return finished(true, [table(columns, rows), { output_type: "display_data", data: { "text/plain": `${variable}: ${rows.length} rows, format ${format || "auto"}` } }]);
+  }
+  const url = source.Url.url;
+  if (url.includes("cors")) {
+    postMessage(JSON.stringify({ load_route: { load_id, route: "server", fetched: "/api/fetch?url=" + encodeURIComponent(url), note: "the browser could not (network error: Failed to fetch)" } }));
+  } else {
+    postMessage(JSON.stringify({ load_route: { load_id, route: "browser", fetched: url } }));
+  }
+  postMessage(JSON.stringify({ LoadProgress: { load_id, bytes_done: 10, bytes_total: null } }));
+  finished(true, [table(["url", "format", "options"], [[url, format || "auto", JSON.stringify(options)]])]);
+}
 onmessage = (event) => {
-  const request = JSON.parse(event.data);
+  let text = event.data;
+  let file = null;
+  if (typeof text !== "string") { file = text.file; text = text.msg; }
+  const request = JSON.parse(text);
   if (request === "Reset") { files = 0; return; }
   if (request.ProvideFile) { files += 1; return; }
+  if (request.Load) {
+    load(request.Load, file).catch((e) => setTimeout(() => { throw e; }));
+    return;
+  }
   const { cell_id, code } = request.Execute;
   postMessage(JSON.stringify({ Started: { cell_id } }));
   if (code.startsWith("hang")) return;
@@ -99,4 +150,19 @@ pub fn attr(root: &Element, selector: &str, name: &str) -> String {
         .unwrap_or_else(|| panic!("no element matches {selector}"))
         .get_attribute(name)
         .unwrap_or_default()
+}
+
+/// A `File` named `name` holding `text`.
+pub fn text_file(name: &str, text: &str) -> File {
+    let parts = js_sys::Array::of1(&text.into());
+    let options = FilePropertyBag::new();
+    options.set_type("text/csv");
+    File::new_with_str_sequence_and_options(&parts, name, &options).expect("file")
+}
+
+pub fn click(root: &Element, selector: &str) {
+    query(root, selector)
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into::<HtmlElement>()
+        .click();
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artifact::{ClassLabel, FeatureSpec, ModelArtifact, ARTIFACT_FORMAT_VERSION};
 use crate::frame::{ColumnData, DType, Frame, FrameError};
+use crate::recipe::Recipe;
 
 pub use forest::{ForestModel, RandomForestSettings, Tree, TreeNode};
 pub use logistic::{LogisticModel, LogisticRegressionSettings};
@@ -60,6 +61,8 @@ pub enum ModelError {
     TooFewClasses { column: String, found: usize },
     #[error("fitting failed: {0}")]
     FitFailed(String),
+    #[error("the frame's preprocessing recipe cannot be stored with the model: {0}")]
+    Recipe(String),
 }
 
 impl ModelError {
@@ -297,17 +300,55 @@ pub fn fit(
             FittedModel::RandomForest(forest::fit(&x, &y, classes.len(), s)?)
         }
     };
+    let recipe = frame.recipe().clone();
+    recipe.validate().map_err(ModelError::Recipe)?;
+    let input_features = if recipe.is_empty() {
+        specs.clone()
+    } else {
+        input_features(frame, &recipe, features)?
+    };
     Ok(ModelArtifact {
         format_version: ARTIFACT_FORMAT_VERSION,
         algorithm: settings.algorithm_name().to_string(),
         created_with: CREATED_WITH.to_string(),
         target: target.to_string(),
         features: specs,
+        input_features,
+        recipe,
         class_labels: classes,
         settings: settings.clone(),
         fitted,
         metrics: BTreeMap::new(),
     })
+}
+
+/// The raw columns (with their types) that `recipe` computes `features` from: types as
+/// the recipe's source frame had them, or, for a column that joined later and no step
+/// touched, as the frame has it.
+fn input_features(
+    frame: &Frame,
+    recipe: &Recipe,
+    features: &[String],
+) -> Result<Vec<FeatureSpec>, ModelError> {
+    recipe
+        .raw_inputs(features)
+        .into_iter()
+        .map(|name| {
+            let dtype = recipe
+                .source
+                .iter()
+                .find(|s| s.name == name)
+                .map(|s| s.dtype)
+                .or_else(|| frame.column(&name).ok().map(|c| c.data.dtype()))
+                .ok_or_else(|| {
+                    ModelError::Recipe(format!(
+                        "a step reads column '{name}', which neither the loaded data nor the \
+                         frame has"
+                    ))
+                })?;
+            Ok(FeatureSpec { name, dtype })
+        })
+        .collect()
 }
 
 /// The values of a class column (bool, int or str, without nulls) as labels.

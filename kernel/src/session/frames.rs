@@ -62,29 +62,8 @@ pub(super) fn column_values(frame: &Frame, name: &str) -> Res<Array> {
     })
 }
 
-pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
+pub(super) fn register(engine: &mut Engine) {
     engine.register_type_with_name::<Frame>("Frame");
-    let files = shared.clone();
-    engine.register_fn("read_csv", move |url: &str| -> Res<Frame> {
-        let mut shared = files.borrow_mut();
-        let Some(file) = shared.files.get_mut(url) else {
-            if !shared.missing.iter().any(|u| u == url) {
-                shared.missing.push(url.to_string());
-            }
-            // A stand-in so that the rest of the cell can run and ask for the other files
-            // it needs; the run is rolled back whatever happens.
-            return Ok(Frame::default());
-        };
-        let parsed = match std::mem::replace(file, ProvidedFile::Bytes(Vec::new())) {
-            ProvidedFile::Bytes(bytes) => parse_csv(&bytes),
-            ProvidedFile::Parsed(parsed) => parsed,
-        };
-        *file = ProvidedFile::Parsed(parsed.clone());
-        parsed.map_err(|e| fail(format!("{url}: {e}")))
-    });
-    engine.register_fn("parse_csv", |text: &str| {
-        parse_csv(text.as_bytes()).map_err(fail)
-    });
     engine.register_fn("head", |df: Frame, n: INT| -> Res<Frame> {
         Ok(df.head(index(n, "head's row count")?))
     });

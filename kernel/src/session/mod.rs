@@ -18,16 +18,22 @@ use rhai::{
 };
 
 use crate::artifact::{ClassLabel, ModelArtifact};
-use crate::csv_load::{parse_csv, LoadError};
+use crate::load::LoadError;
 use crate::datetime::format_datetime;
 use crate::frame::{format_float, Column, ColumnData, CompareOp, Frame, Scalar, TEXT_ROWS};
 use crate::model::{fit, Settings};
-use crate::{metrics, split};
+use crate::split;
 
+mod explore;
 mod frames;
+mod load;
+// Also stands in for `crate::metrics` here (it re-exports it), hence no import of that.
+mod metrics;
 mod models;
 mod plots;
+mod transform;
 
+pub use load::{load_error_output, load_outputs};
 pub use models::Model;
 
 /// Rows of a frame sent in its table output.
@@ -67,21 +73,17 @@ pub struct Plot {
     pub title: String,
 }
 
-/// A file the host provided: its bytes until a cell first reads it, then what parsing
-/// them gave (so re-running a cell does not parse again, and the bytes are freed).
-enum ProvidedFile {
-    Bytes(Vec<u8>),
-    Parsed(Result<Frame, LoadError>),
-}
 
 /// What the script's functions share with the session during one cell.
 #[derive(Default)]
 struct Shared {
-    files: BTreeMap<String, ProvidedFile>,
+    files: BTreeMap<String, load::ProvidedFile>,
     /// URLs `read_csv` asked for that were not provided, in the order asked.
     missing: Vec<String>,
     effects: Vec<Effect>,
     printed: Vec<String>,
+    /// What loads noticed, shown after the cell's value.
+    notes: Vec<String>,
 }
 
 /// Shared between the session and the closures registered with its engine.
@@ -128,6 +130,7 @@ impl Session {
             shared.missing.clear();
             shared.effects.clear();
             shared.printed.clear();
+            shared.notes.clear();
         }
         let run = |status, outputs, effects| CellRun {
             cell_id: cell_id.to_string(),
@@ -147,14 +150,16 @@ impl Session {
         let result = self
             .engine
             .eval_ast_with_scope::<Dynamic>(&mut self.scope, &program);
-        let (missing, effects, printed) = {
+        let (missing, effects, printed, notes) = {
             let mut shared = self.shared.borrow_mut();
             (
                 std::mem::take(&mut shared.missing),
                 std::mem::take(&mut shared.effects),
                 std::mem::take(&mut shared.printed),
+                std::mem::take(&mut shared.notes),
             )
         };
+        load::release_read_files(&mut self.shared.borrow_mut().files);
         if !missing.is_empty() {
             // Whatever the cell did after a missing file worked on a stand-in: undo it all
             // and run the whole cell again once the files are there.
@@ -171,16 +176,20 @@ impl Session {
         if !printed.is_empty() {
             outputs.push(Output::text(printed.join("\n")));
         }
-        match result {
+        let status = match result {
             Ok(value) => {
                 outputs.extend(render(&value));
-                run(CellStatus::Done, outputs, effects)
+                CellStatus::Done
             }
             Err(e) => {
                 outputs.push(Output::Error(self.cell_error(*e, &ast)));
-                run(CellStatus::Failed, outputs, effects)
+                CellStatus::Failed
             }
+        };
+        if !notes.is_empty() {
+            outputs.push(Output::text(notes.join("\n")));
         }
+        run(status, outputs, effects)
     }
 
     /// The names of the variables cells defined, in the order first defined.
@@ -231,7 +240,7 @@ impl Session {
         self.shared
             .borrow_mut()
             .files
-            .insert(url.to_string(), ProvidedFile::Bytes(bytes));
+            .insert(url.to_string(), load::ProvidedFile::new(bytes));
     }
 
     /// The names of every function the kernel registers for cells (Rhai's own standard
@@ -355,9 +364,13 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
     engine.on_print(move |text| printed.borrow_mut().printed.push(text.to_string()));
     let debugged = shared.clone();
     engine.on_debug(move |text, _, _| debugged.borrow_mut().printed.push(text.to_string()));
-    frames::register(&mut engine, shared);
+    frames::register(&mut engine);
+    load::register(&mut engine, shared);
     plots::register(&mut engine);
     models::register(&mut engine, shared);
+    metrics::register(&mut engine);
+    transform::register(&mut engine, shared);
+    explore::register(&mut engine, shared);
     engine
 }
 

@@ -28,6 +28,30 @@ impl Model {
                 list(a.class_labels.iter().map(ToString::to_string).collect())
             ),
         ];
+        if !a.recipe.is_empty() {
+            lines.insert(
+                2,
+                format!(
+                    "inputs: {}",
+                    list(
+                        a.inputs()
+                            .iter()
+                            .map(|f| format!("{} ({})", f.name, f.dtype))
+                            .collect()
+                    )
+                ),
+            );
+            lines.insert(
+                3,
+                format!(
+                    "recipe: {} (recipe(model) lists them)",
+                    match a.recipe.steps.len() {
+                        1 => "1 step".to_string(),
+                        n => format!("{n} steps"),
+                    }
+                ),
+            );
+        }
         // The settings' own field names, read back from their serialized form.
         if let Ok(serde_json::Value::Object(outer)) = serde_json::to_value(&a.settings) {
             if let Some(serde_json::Value::Object(fields)) = outer.values().next() {
@@ -157,18 +181,34 @@ pub(super) fn confusion_frame(matrix: &metrics::ConfusionMatrix) -> Res<Frame> {
 
 pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
     engine.register_type_with_name::<Model>("Model");
+    fn parts(split: Result<(Frame, Frame), split::SplitError>) -> Res<Map> {
+        let (train, test) = split.map_err(fail)?;
+        let mut parts = Map::new();
+        parts.insert("train".into(), Dynamic::from(train));
+        parts.insert("test".into(), Dynamic::from(test));
+        Ok(parts)
+    }
+    fn seed(seed: INT) -> Res<u64> {
+        u64::try_from(seed).map_err(|_| fail(format!("seed must be 0 or more, not {seed}")))
+    }
     engine.register_fn(
         "split",
-        |df: Frame, test_fraction: FLOAT, seed: INT| -> Res<Map> {
-            let seed = u64::try_from(seed)
-                .map_err(|_| fail(format!("seed must be 0 or more, not {seed}")))?;
-            let (train, test) = split::train_test_split(&df, test_fraction, seed).map_err(fail)?;
-            let mut parts = Map::new();
-            parts.insert("train".into(), Dynamic::from(train));
-            parts.insert("test".into(), Dynamic::from(test));
-            Ok(parts)
+        |df: Frame, test_fraction: FLOAT, s: INT| -> Res<Map> {
+            parts(split::train_test_split(&df, test_fraction, seed(s)?))
         },
     );
+    engine.register_fn(
+        "split",
+        |df: Frame, test_fraction: FLOAT, s: INT, stratify_by: &str| -> Res<Map> {
+            parts(split::stratified_train_test_split(
+                &df,
+                test_fraction,
+                seed(s)?,
+                stratify_by,
+            ))
+        },
+    );
+    engine.register_fn("recipe", |model: Model| model.0.recipe.describe());
     for algorithm in crate::model::ALGORITHMS {
         engine.register_fn(
             algorithm,

@@ -1,0 +1,614 @@
+//! The CSV/TSV push parser.
+//!
+//! Records are cut from each chunk in place; only a record cut by a chunk's end is copied,
+//! into `pending`, and completed from the next chunk. Fields follow RFC 4180: a field
+//! starting with `"` (after spaces) is quoted, may hold delimiters and line breaks, and
+//! `""` inside it is one quote; a `"` inside an unquoted field is an ordinary character.
+//! Unquoted fields are trimmed of spaces (and tabs, unless tab is the delimiter). Lines
+//! end with `\n`, `\r\n` or `\r`; blank lines are skipped.
+
+use std::collections::BTreeMap;
+
+use super::infer::{ColumnBuilder, Nulls};
+use super::{build_frame, check_types, Diagnostic, Header, LoadError, LoadOptions, Loaded};
+use crate::frame::DType;
+
+/// A record longer than this is taken as a quote left open, rather than buffering the
+/// rest of the file in search of its end.
+const MAX_RECORD: usize = 64 << 20;
+
+/// Records read per batch before their values are converted column by column.
+const BATCH: usize = 512;
+
+/// A field's text: `input[start..end]`, or `scratch[start..end]` (an unescaped quoted
+/// field) when `start` has [`IN_SCRATCH`] set.
+#[derive(Debug, Clone, Copy)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+const IN_SCRATCH: usize = 1 << (usize::BITS - 1);
+
+#[inline]
+fn text<'a>(input: &'a [u8], scratch: &'a [u8], span: Span) -> &'a [u8] {
+    if span.start & IN_SCRATCH == 0 {
+        &input[span.start..span.end]
+    } else {
+        &scratch[span.start & !IN_SCRATCH..span.end]
+    }
+}
+
+enum Step {
+    /// A record ends before `next`; `newlines` line breaks were inside quoted fields;
+    /// `blank` when the line held nothing but spaces.
+    Record {
+        next: usize,
+        newlines: u64,
+        blank: bool,
+    },
+    /// The input ends inside the record.
+    Incomplete,
+}
+
+pub(crate) struct CsvParser {
+    delimiter: u8,
+    /// Bytes that end an unquoted field: the delimiter, `\n` and `\r`.
+    stops: [bool; 256],
+    header: Header,
+    nulls: Nulls,
+    types: BTreeMap<String, DType>,
+    /// The start of a record that the last chunk cut off.
+    pending: Vec<u8>,
+    /// The line where the next record starts (1-based).
+    line: u64,
+    /// `None` until the first record (the header, usually) has been read.
+    columns: Option<Vec<ColumnBuilder>>,
+    /// With `Header::Auto`: the first row, header or data, and its line.
+    first_row: Option<(Vec<Vec<u8>>, u64)>,
+    /// Reused buffers of a batch: fields, unescaped text, and each record's line.
+    spans: Vec<Span>,
+    scratch: Vec<u8>,
+    lines: Vec<u64>,
+}
+
+#[inline(always)]
+fn is_space(b: u8, delimiter: u8) -> bool {
+    b == b' ' || (b == b'\t' && delimiter != b'\t')
+}
+
+/// Bytes equal to `byte`, eight at a time: a mask whose lowest set bit marks the first.
+#[inline(always)]
+fn matches(word: u64, byte: u8) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let x = word ^ (ONES * u64::from(byte));
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// The first byte at or after `p` that ends an unquoted field.
+#[inline(always)]
+fn find_stop(input: &[u8], mut p: usize, delimiter: u8, stops: &[bool; 256]) -> usize {
+    while let Some(bytes) = input.get(p..p + 8) {
+        let word = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
+        let found = matches(word, delimiter) | matches(word, b'\n') | matches(word, b'\r');
+        if found != 0 {
+            return p + (found.trailing_zeros() / 8) as usize;
+        }
+        p += 8;
+    }
+    while p < input.len() && !stops[usize::from(input[p])] {
+        p += 1;
+    }
+    p
+}
+
+/// Reads the record starting at `pos`, appending its fields to `spans` (and unescaped
+/// quoted fields to `scratch`). On `Incomplete`, what it appended is for the caller to drop.
+#[allow(clippy::too_many_arguments)]
+fn tokenize(
+    input: &[u8],
+    pos: usize,
+    eof: bool,
+    delimiter: u8,
+    stops: &[bool; 256],
+    spans: &mut Vec<Span>,
+    scratch: &mut Vec<u8>,
+    line: u64,
+) -> Result<Step, LoadError> {
+    let len = input.len();
+    let first = spans.len();
+    let mut newlines = 0;
+    let mut p = pos;
+    let mut quoted_any = false;
+    loop {
+        let q = p;
+        let b = input.get(q).copied().unwrap_or(b'\n');
+        if b == b'"' || is_space(b, delimiter) {
+            let mut q = q;
+            while q < len && is_space(input[q], delimiter) {
+                q += 1;
+            }
+            if q < len && input[q] == b'"' {
+                quoted_any = true;
+                let start = q + 1;
+                let mut r = start;
+                let mut escaped = false;
+                loop {
+                    match memchr::memchr(b'"', &input[r..]) {
+                        None if eof => {
+                            return Err(LoadError::UnterminatedQuote {
+                                line,
+                                column: spans.len() - first + 1,
+                            })
+                        }
+                        None => return Ok(Step::Incomplete),
+                        Some(i) => {
+                            r += i;
+                            if r + 1 < len {
+                                if input[r + 1] == b'"' {
+                                    escaped = true;
+                                    r += 2;
+                                    continue;
+                                }
+                                break;
+                            } else if eof {
+                                break;
+                            } else {
+                                // The next byte, maybe another quote, is in the next chunk.
+                                return Ok(Step::Incomplete);
+                            }
+                        }
+                    }
+                }
+                newlines += memchr::memchr_iter(b'\n', &input[start..r]).count() as u64;
+                if escaped {
+                    let at = scratch.len();
+                    let mut rest = &input[start..r];
+                    while let Some(i) = memchr::memchr(b'"', rest) {
+                        // Every quote inside is doubled: keep one, skip the other.
+                        scratch.extend_from_slice(&rest[..=i]);
+                        rest = rest.get(i + 2..).unwrap_or(&[]);
+                    }
+                    scratch.extend_from_slice(rest);
+                    spans.push(Span {
+                        start: at | IN_SCRATCH,
+                        end: scratch.len(),
+                    });
+                } else {
+                    spans.push(Span { start, end: r });
+                }
+                p = r + 1;
+                while p < len && is_space(input[p], delimiter) {
+                    p += 1;
+                }
+                if p < len && !stops[usize::from(input[p])] {
+                    let found = input[p];
+                    let shown = if found.is_ascii_graphic() {
+                        format!("'{}'", char::from(found))
+                    } else {
+                        format!("byte 0x{found:02X}")
+                    };
+                    return Err(LoadError::Malformed {
+                        line,
+                        message: format!(
+                            "column {}: {shown} follows the closing quote of a quoted field \
+                             (a quote inside a quoted field is written \"\")",
+                            spans.len() - first
+                        ),
+                    });
+                }
+            } else {
+                let r = find_stop(input, q, delimiter, stops);
+                let mut end = r;
+                while end > q && is_space(input[end - 1], delimiter) {
+                    end -= 1;
+                }
+                spans.push(Span { start: q, end });
+                p = r;
+            }
+        } else {
+            let r = find_stop(input, q, delimiter, stops);
+            let mut end = r;
+            while end > q && is_space(input[end - 1], delimiter) {
+                end -= 1;
+            }
+            spans.push(Span { start: q, end });
+            p = r;
+        }
+        let blank = || spans.len() == first + 1 && !quoted_any && spans[first].start == spans[first].end;
+        if p >= len {
+            return Ok(if eof {
+                Step::Record {
+                    next: len,
+                    newlines,
+                    blank: blank(),
+                }
+            } else {
+                Step::Incomplete
+            });
+        }
+        match input[p] {
+            b'\n' => {
+                return Ok(Step::Record {
+                    next: p + 1,
+                    newlines,
+                    blank: blank(),
+                })
+            }
+            b'\r' => {
+                if p + 1 < len {
+                    let next = if input[p + 1] == b'\n' { p + 2 } else { p + 1 };
+                    return Ok(Step::Record {
+                        next,
+                        newlines,
+                        blank: blank(),
+                    });
+                } else if eof {
+                    return Ok(Step::Record {
+                        next: p + 1,
+                        newlines,
+                        blank: blank(),
+                    });
+                }
+                return Ok(Step::Incomplete);
+            }
+            // The delimiter: another field follows.
+            _ => p += 1,
+        }
+    }
+}
+
+impl CsvParser {
+    pub(crate) fn new(delimiter: u8, options: &LoadOptions) -> CsvParser {
+        let mut stops = [false; 256];
+        stops[usize::from(delimiter)] = true;
+        stops[usize::from(b'\n')] = true;
+        stops[usize::from(b'\r')] = true;
+        CsvParser {
+            delimiter,
+            stops,
+            header: options.header,
+            nulls: options.nulls(),
+            types: options.types.clone(),
+            pending: Vec::new(),
+            line: 1,
+            columns: None,
+            first_row: None,
+            spans: Vec::new(),
+            scratch: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
+        let mut rest = chunk;
+        // Complete the pending record from the chunk's start, taking geometrically more
+        // bytes each try so that a long record is scanned a bounded number of times.
+        while !self.pending.is_empty() {
+            if rest.is_empty() {
+                return Ok(());
+            }
+            let take = rest.len().min(self.pending.len().max(4096));
+            let old = self.pending.len();
+            self.pending.extend_from_slice(&rest[..take]);
+            let pending = std::mem::take(&mut self.pending);
+            let consumed = self.parse(&pending, false);
+            self.pending = pending;
+            let consumed = consumed?;
+            if consumed == 0 {
+                if self.pending.len() > MAX_RECORD {
+                    return Err(LoadError::Malformed {
+                        line: self.line,
+                        message: format!(
+                            "a record runs past {} MiB; is a quote left open?",
+                            MAX_RECORD >> 20
+                        ),
+                    });
+                }
+                rest = &rest[take..];
+                continue;
+            }
+            // The pending bytes held the start of one record, so whatever is left over
+            // lies in the bytes just taken: read it again from the chunk, in place.
+            let leftover = self.pending.len() - consumed;
+            debug_assert!(consumed >= old && leftover <= take);
+            self.pending.clear();
+            rest = &rest[take - leftover.min(take)..];
+        }
+        let consumed = self.parse(rest, false)?;
+        self.pending.extend_from_slice(&rest[consumed..]);
+        Ok(())
+    }
+
+    /// Reads the complete records of `input`; returns how many bytes they took.
+    fn parse(&mut self, input: &[u8], eof: bool) -> Result<usize, LoadError> {
+        let mut pos = 0;
+        let mut spans = std::mem::take(&mut self.spans);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut lines = std::mem::take(&mut self.lines);
+        let result = self.parse_batches(input, eof, &mut pos, &mut spans, &mut scratch, &mut lines);
+        self.spans = spans;
+        self.scratch = scratch;
+        self.lines = lines;
+        result.map(|()| pos)
+    }
+
+    /// Batches of records: their fields are cut first, then each column converts its
+    /// fields of the batch in one go (one type check per column and batch, not per value).
+    fn parse_batches(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+        pos: &mut usize,
+        spans: &mut Vec<Span>,
+        scratch: &mut Vec<u8>,
+        lines: &mut Vec<u64>,
+    ) -> Result<(), LoadError> {
+        loop {
+            spans.clear();
+            scratch.clear();
+            lines.clear();
+            let width = self.columns.as_ref().map(Vec::len);
+            let mut more = true;
+            while lines.len() < BATCH {
+                if *pos >= input.len() {
+                    more = false;
+                    break;
+                }
+                let before = spans.len();
+                let step = tokenize(
+                    input,
+                    *pos,
+                    eof,
+                    self.delimiter,
+                    &self.stops,
+                    spans,
+                    scratch,
+                    self.line,
+                )?;
+                let Step::Record {
+                    next,
+                    newlines,
+                    blank,
+                } = step
+                else {
+                    spans.truncate(before);
+                    more = false;
+                    break;
+                };
+                let found = spans.len() - before;
+                if blank {
+                    spans.truncate(before);
+                } else if let Some(expected) = width {
+                    if found != expected {
+                        return Err(LoadError::Ragged {
+                            line: self.line,
+                            expected,
+                            found,
+                        });
+                    }
+                    lines.push(self.line);
+                } else {
+                    // The first record: it names the columns (usually), and sets the width.
+                    let texts: Vec<Vec<u8>> = spans[before..]
+                        .iter()
+                        .map(|&span| text(input, scratch, span).to_vec())
+                        .collect();
+                    spans.truncate(before);
+                    self.first_record(texts, self.line)?;
+                    self.line += 1 + newlines;
+                    *pos = next;
+                    break;
+                }
+                self.line += 1 + newlines;
+                *pos = next;
+            }
+            if let Some(columns) = self.columns.as_mut() {
+                if !lines.is_empty() {
+                    convert(columns, input, spans, scratch, lines, &self.nulls)?;
+                }
+            }
+            if !more {
+                return Ok(());
+            }
+        }
+    }
+
+    /// The first record: with a header, its names; else the columns' count and names.
+    fn first_record(&mut self, texts: Vec<Vec<u8>>, line: u64) -> Result<(), LoadError> {
+        let generic = |i: usize| format!("column_{}", i + 1);
+        match self.header {
+            Header::Yes => {
+                let names = header_names(&texts, line)?;
+                check_types(&self.types, &names)?;
+                self.columns = Some(self.builders(names, |_| None));
+            }
+            Header::No => {
+                let names: Vec<String> = (0..texts.len()).map(generic).collect();
+                check_types(&self.types, &names)?;
+                let mut columns = self.builders(names, |_| None);
+                for (i, (column, text)) in columns.iter_mut().zip(&texts).enumerate() {
+                    column
+                        .push_text(text, &self.nulls, line)
+                        .map_err(|()| LoadError::InvalidUtf8 {
+                            line,
+                            column: i + 1,
+                            name: Some(column.name.clone()),
+                        })?;
+                }
+                self.columns = Some(columns);
+            }
+            Header::Auto => {
+                for (i, text) in texts.iter().enumerate() {
+                    std::str::from_utf8(text).map_err(|_| LoadError::InvalidUtf8 {
+                        line,
+                        column: i + 1,
+                        name: None,
+                    })?;
+                }
+                // An override may name the column by the header candidate or generically.
+                let candidates: Vec<String> = texts
+                    .iter()
+                    .map(|t| String::from_utf8_lossy(t).trim().to_string())
+                    .collect();
+                let names: Vec<String> = (0..texts.len()).map(generic).collect();
+                self.columns = Some(self.builders(names, |i| Some(candidates[i].clone())));
+                self.first_row = Some((texts, line));
+            }
+        }
+        Ok(())
+    }
+
+    /// Column builders named `names`, with the type overrides that name them (or the
+    /// alternative name `alias` gives).
+    fn builders(
+        &self,
+        names: Vec<String>,
+        alias: impl Fn(usize) -> Option<String>,
+    ) -> Vec<ColumnBuilder> {
+        names
+            .into_iter()
+            .enumerate()
+            .map(|(i, name)| {
+                let forced = self
+                    .types
+                    .get(&name)
+                    .or_else(|| alias(i).and_then(|a| self.types.get(&a)))
+                    .copied();
+                ColumnBuilder::new(name, forced)
+            })
+            .collect()
+    }
+
+    pub(crate) fn finish(mut self) -> Result<Loaded, LoadError> {
+        let pending = std::mem::take(&mut self.pending);
+        self.parse(&pending, true)?;
+        let Some(mut columns) = self.columns.take() else {
+            return Err(LoadError::Empty {
+                format: "CSV",
+                expected: "a header row",
+            });
+        };
+        let mut diagnostics = Vec::new();
+        if let Some((first, line)) = self.first_row.take() {
+            if looks_like_header(&columns, &first, &self.nulls) {
+                let names = header_names(&first, line)?;
+                for (column, name) in columns.iter_mut().zip(&names) {
+                    column.name = name.clone();
+                }
+                diagnostics.push(Diagnostic::general(
+                    "header: auto took the first row as the column names".into(),
+                ));
+            } else {
+                columns = columns
+                    .iter()
+                    .zip(&first)
+                    .map(|(column, text)| column.with_first(text, &self.nulls, line))
+                    .collect();
+                diagnostics.push(Diagnostic::general(
+                    "header: auto found no header row; columns are named column_1, column_2, …"
+                        .into(),
+                ));
+            }
+            let names: Vec<String> = columns.iter().map(|c| c.name.clone()).collect();
+            let aliases: Vec<String> = first
+                .iter()
+                .map(|t| String::from_utf8_lossy(t).trim().to_string())
+                .collect();
+            if let Some(key) = self
+                .types
+                .keys()
+                .find(|k| !names.contains(k) && !aliases.contains(k))
+            {
+                return Err(LoadError::NoSuchColumn {
+                    name: key.clone(),
+                    available: names.join(", "),
+                });
+            }
+        }
+        build_frame(columns, diagnostics)
+    }
+}
+
+/// Column names from the header record: trimmed, an empty one becomes `column_N`, and no
+/// two alike.
+fn header_names(texts: &[Vec<u8>], line: u64) -> Result<Vec<String>, LoadError> {
+    let mut names: Vec<String> = Vec::with_capacity(texts.len());
+    for (i, text) in texts.iter().enumerate() {
+        let name = std::str::from_utf8(text).map_err(|_| LoadError::InvalidUtf8 {
+            line,
+            column: i + 1,
+            name: None,
+        })?;
+        let name = match name.trim() {
+            "" => format!("column_{}", i + 1),
+            name => name.to_string(),
+        };
+        if let Some(first) = names.iter().position(|n| *n == name) {
+            return Err(LoadError::DuplicateHeader {
+                line,
+                name,
+                first: first + 1,
+                second: i + 1,
+            });
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// `Header::Auto`'s rule (see [`Header::Auto`]).
+fn looks_like_header(columns: &[ColumnBuilder], first: &[Vec<u8>], nulls: &Nulls) -> bool {
+    let mut header = false;
+    let mut data = false;
+    for (column, text) in columns.iter().zip(first) {
+        if nulls.is_null(text) {
+            continue;
+        }
+        let typed = !matches!(column.dtype(), None | Some(DType::Str));
+        if typed {
+            if column.holds(&String::from_utf8_lossy(text)) {
+                data = true;
+            } else {
+                header = true;
+            }
+        }
+    }
+    let named = first.iter().all(|t| !nulls.is_null(t))
+        && first
+            .iter()
+            .enumerate()
+            .all(|(i, t)| !first[..i].contains(t));
+    header || (!data && named)
+}
+
+/// Converts a batch: each column takes its field of every record.
+fn convert(
+    columns: &mut [ColumnBuilder],
+    input: &[u8],
+    spans: &[Span],
+    scratch: &[u8],
+    lines: &[u64],
+    nulls: &Nulls,
+) -> Result<(), LoadError> {
+    let width = columns.len();
+    // The first bad field in file order (row, then column), whichever column finds it.
+    let mut bad: Option<(usize, usize)> = None;
+    for (c, column) in columns.iter_mut().enumerate() {
+        let field = |r: usize| text(input, scratch, spans[r * width + c]);
+        if let Err(row) = column.push_texts(field, nulls, lines) {
+            if bad.is_none_or(|b| (row, c) < b) {
+                bad = Some((row, c));
+            }
+        }
+    }
+    match bad {
+        Some((row, c)) => Err(LoadError::InvalidUtf8 {
+            line: lines[row],
+            column: c + 1,
+            name: Some(columns[c].name.clone()),
+        }),
+        None => Ok(()),
+    }
+}

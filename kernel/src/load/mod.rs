@@ -1,0 +1,509 @@
+//! Bytes → [`Frame`]: push parsers for CSV/TSV, JSON (an array of records, or one record
+//! per line) and Parquet.
+//!
+//! A [`Loader`] takes the file in chunks of any size ([`Loader::push`]) and gives the frame
+//! at the end ([`Loader::finish`]). Values are stored typed as they arrive (see [`infer`]
+//! for the type rules), so the text is never held whole: extra memory is bounded by the
+//! longest record, except for Parquet, whose index sits at the end of the file and which
+//! is therefore buffered until `finish`. Chunk boundaries never change the result.
+//!
+//! Problems either stop the load with a [`LoadError`] naming the line (and column where
+//! known), or, when the frame is still useful, come with it as [`Diagnostic`]s. Nothing
+//! panics or loops forever, whatever the bytes.
+
+use std::collections::BTreeMap;
+
+use crate::frame::{DType, Frame};
+
+mod csv;
+pub mod infer;
+mod json;
+mod parquet;
+
+pub use infer::DEFAULT_NULLS;
+
+/// A file format the kernel reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    Tsv,
+    /// An array of records (objects); a stream of objects is read too.
+    Json,
+    /// One record (object) per line.
+    JsonLines,
+    Parquet,
+}
+
+impl Format {
+    pub const ALL: [Format; 5] = [
+        Format::Csv,
+        Format::Tsv,
+        Format::Json,
+        Format::JsonLines,
+        Format::Parquet,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Tsv => "tsv",
+            Format::Json => "json",
+            Format::JsonLines => "jsonl",
+            Format::Parquet => "parquet",
+        }
+    }
+
+    /// The format a file name (or URL) says by its extension, ignoring case, a query
+    /// string and a `.gz`-less path's directories: `data/sales.TSV?v=2` → TSV.
+    pub fn from_file_name(name: &str) -> Option<Format> {
+        let path = name.split(['?', '#']).next().unwrap_or(name);
+        let file = path.rsplit('/').next().unwrap_or(path);
+        let (_, extension) = file.rsplit_once('.')?;
+        match extension.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "tsv" | "tab" => Some(Format::Tsv),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::JsonLines),
+            "parquet" | "pq" => Some(Format::Parquet),
+            _ => None,
+        }
+    }
+
+    /// The format named `format` when given, else the one `file_name` implies.
+    pub fn resolve(format: Option<&str>, file_name: &str) -> Result<Format, LoadError> {
+        match format {
+            Some(name) => name.parse(),
+            None => Format::from_file_name(file_name).ok_or_else(|| LoadError::NoFormat {
+                name: file_name.to_string(),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Format {
+    type Err = LoadError;
+
+    fn from_str(name: &str) -> Result<Format, LoadError> {
+        match name.to_ascii_lowercase().as_str() {
+            "csv" => Ok(Format::Csv),
+            "tsv" => Ok(Format::Tsv),
+            "json" => Ok(Format::Json),
+            "jsonl" | "ndjson" | "json_lines" => Ok(Format::JsonLines),
+            "parquet" => Ok(Format::Parquet),
+            _ => Err(LoadError::UnknownFormat(name.to_string())),
+        }
+    }
+}
+
+/// Whether the first CSV row names the columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Header {
+    #[default]
+    Yes,
+    /// Columns are named `column_1`, `column_2`, ...
+    No,
+    /// The first row is a header when a value of it does not fit its column's type (a
+    /// name on top of numbers), or when every column is text and the row's values are
+    /// distinct and not null.
+    Auto,
+}
+
+/// How to read a file; every field has a default.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LoadOptions {
+    /// The field separator of CSV and TSV (`,` and tab by default).
+    pub delimiter: Option<u8>,
+    pub header: Header,
+    /// The texts read as null (ignoring ASCII case); `None` means [`DEFAULT_NULLS`].
+    pub nulls: Option<Vec<String>>,
+    /// Column types to use instead of inferring them.
+    pub types: BTreeMap<String, DType>,
+}
+
+impl LoadOptions {
+    /// The option keys, as [`LoadOptions::from_json`] reads them.
+    pub const KEYS: [&'static str; 4] = ["delimiter", "header", "nulls", "types"];
+
+    /// Options from a JSON object (the worker's `LoadRequest::options`, or a cell's
+    /// options map): `delimiter` (a one-character string), `header` (`true`, `false` or
+    /// `"auto"`), `nulls` (an array of strings), `types` (an object of column name to
+    /// `"int"`, `"float"`, `"bool"`, `"str"` or `"datetime"`).
+    pub fn from_json(
+        map: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<LoadOptions, LoadError> {
+        use serde_json::Value;
+        let bad = |key: &str, message: String| LoadError::Option {
+            key: key.to_string(),
+            message,
+        };
+        let mut options = LoadOptions::default();
+        for (key, value) in map {
+            match key.as_str() {
+                "delimiter" => {
+                    let text = value.as_str().unwrap_or("");
+                    match text.as_bytes() {
+                        [b] if b.is_ascii() && !matches!(b, b'"' | b'\n' | b'\r') => {
+                            options.delimiter = Some(*b)
+                        }
+                        _ => {
+                            return Err(bad(
+                                key,
+                                format!(
+                                    "expected one ASCII character other than a quote or a \
+                                     line break, such as \";\" or \"\\t\", not {value}"
+                                ),
+                            ))
+                        }
+                    }
+                }
+                "header" => {
+                    options.header = match value {
+                        Value::Bool(true) => Header::Yes,
+                        Value::Bool(false) => Header::No,
+                        Value::String(s) if s == "auto" => Header::Auto,
+                        other => {
+                            return Err(bad(
+                                key,
+                                format!("expected true, false or \"auto\", not {other}"),
+                            ))
+                        }
+                    }
+                }
+                "nulls" => {
+                    let items = value.as_array().ok_or_else(|| {
+                        bad(key, format!("expected an array of strings, not {value}"))
+                    })?;
+                    let markers = items
+                        .iter()
+                        .map(|item| {
+                            item.as_str().map(str::to_string).ok_or_else(|| {
+                                bad(key, format!("expected an array of strings, found {item}"))
+                            })
+                        })
+                        .collect::<Result<Vec<_>, _>>()?;
+                    options.nulls = Some(markers);
+                }
+                "types" => {
+                    let columns = value.as_object().ok_or_else(|| {
+                        bad(
+                            key,
+                            format!("expected a map of column name to type, not {value}"),
+                        )
+                    })?;
+                    for (column, dtype) in columns {
+                        let dtype = dtype
+                            .as_str()
+                            .and_then(parse_dtype)
+                            .ok_or_else(|| {
+                                bad(
+                                    key,
+                                    format!(
+                                        "column '{column}': unknown type {dtype} (use \"int\", \
+                                         \"float\", \"bool\", \"str\" or \"datetime\")"
+                                    ),
+                                )
+                            })?;
+                        options.types.insert(column.clone(), dtype);
+                    }
+                }
+                other => {
+                    return Err(LoadError::UnknownOption {
+                        key: other.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(options)
+    }
+
+    fn nulls(&self) -> infer::Nulls {
+        match &self.nulls {
+            Some(markers) => infer::Nulls::new(markers),
+            None => infer::Nulls::new(&DEFAULT_NULLS),
+        }
+    }
+}
+
+fn parse_dtype(name: &str) -> Option<DType> {
+    Some(match name {
+        "int" => DType::Int,
+        "float" => DType::Float,
+        "bool" => DType::Bool,
+        "str" | "string" => DType::Str,
+        "datetime" | "date" => DType::Datetime,
+        _ => return None,
+    })
+}
+
+/// Why bytes are not a table. Lines are 1-based lines of the input (a quoted field may
+/// span lines: the line is where its record starts); columns are 1-based.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum LoadError {
+    #[error("the {format} is empty: expected {expected}")]
+    Empty {
+        format: &'static str,
+        expected: &'static str,
+    },
+    #[error("line {line}, column {column}{}: the text is not valid UTF-8", name_suffix(.name))]
+    InvalidUtf8 {
+        line: u64,
+        column: usize,
+        name: Option<String>,
+    },
+    #[error("line {line}: expected {expected} fields (as in the header), found {found}")]
+    Ragged {
+        line: u64,
+        expected: usize,
+        found: usize,
+    },
+    #[error("line {line}: duplicate column name '{name}' (columns {first} and {second})")]
+    DuplicateHeader {
+        line: u64,
+        name: String,
+        first: usize,
+        second: usize,
+    },
+    #[error("line {line}, column {column}: the quoted field starting here is never closed (a '\"' is missing)")]
+    UnterminatedQuote { line: u64, column: usize },
+    #[error("line {line}: {message}")]
+    Malformed { line: u64, message: String },
+    #[error("line {line}, column {column}: {message}")]
+    Json {
+        line: u64,
+        column: u64,
+        message: String,
+    },
+    #[error("the Parquet file cannot be read: {0}")]
+    Parquet(String),
+    #[error("types: no column named '{name}' (columns: {available})")]
+    NoSuchColumn { name: String, available: String },
+    #[error("option '{key}': {message}")]
+    Option { key: String, message: String },
+    #[error("unknown option '{key}' (options: delimiter, header, nulls, types)")]
+    UnknownOption { key: String },
+    #[error("unknown format '{0}' (formats: csv, tsv, json, jsonl, parquet)")]
+    UnknownFormat(String),
+    #[error("cannot tell the format of '{name}' from its name: give it (csv, tsv, json, jsonl or parquet)")]
+    NoFormat { name: String },
+    #[error("'{0}' is not a variable name: use letters, digits and _, not starting with a digit")]
+    BadVariable(String),
+}
+
+fn name_suffix(name: &Option<String>) -> String {
+    name.as_ref()
+        .map(|n| format!(" ('{n}')"))
+        .unwrap_or_default()
+}
+
+/// Something a load noticed that did not stop it, such as values that did not fit their
+/// column's type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    /// The column it is about, if any.
+    pub column: Option<String>,
+    pub message: String,
+}
+
+impl Diagnostic {
+    pub(crate) fn column(name: &str, message: String) -> Diagnostic {
+        Diagnostic {
+            column: Some(name.to_string()),
+            message,
+        }
+    }
+
+    pub(crate) fn general(message: String) -> Diagnostic {
+        Diagnostic {
+            column: None,
+            message,
+        }
+    }
+}
+
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.column {
+            Some(name) => write!(f, "column '{name}': {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+/// A loaded table and what the load noticed on the way.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub frame: Frame,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+enum Parser {
+    Csv(csv::CsvParser),
+    Json(json::JsonParser),
+    Parquet(parquet::ParquetBuffer),
+}
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A push parser: feed it a file's bytes in chunks of any size, then take the frame.
+///
+/// ```
+/// use oxbook_kernel::load::{Format, LoadOptions, Loader};
+/// let mut loader = Loader::new(Format::Csv, LoadOptions::default()).unwrap();
+/// loader.push(b"a,b\n1,x\n2,").unwrap();
+/// loader.push(b"y\n").unwrap();
+/// let loaded = loader.finish().unwrap();
+/// assert_eq!(loaded.frame.row_count(), 2);
+/// ```
+pub struct Loader {
+    parser: Parser,
+    consumed: u64,
+    /// The first bytes until there are enough to tell whether they are a byte order mark.
+    head: Option<Vec<u8>>,
+    /// The first error: every later call gives it again.
+    failed: Option<LoadError>,
+}
+
+impl Loader {
+    pub fn new(format: Format, options: LoadOptions) -> Result<Loader, LoadError> {
+        let parser = match format {
+            Format::Csv | Format::Tsv => {
+                let delimiter = options.delimiter.unwrap_or(if format == Format::Tsv {
+                    b'\t'
+                } else {
+                    b','
+                });
+                Parser::Csv(csv::CsvParser::new(delimiter, &options))
+            }
+            Format::Json | Format::JsonLines => Parser::Json(json::JsonParser::new(&options)),
+            Format::Parquet => Parser::Parquet(parquet::ParquetBuffer::new(&options)),
+        };
+        Ok(Loader {
+            head: (!matches!(parser, Parser::Parquet(_))).then(Vec::new),
+            parser,
+            consumed: 0,
+            failed: None,
+        })
+    }
+
+    /// A loader for the worker's [`LoadRequest`](oxbook_protocol::LoadRequest): its
+    /// format, or the one the file name or URL implies, and its options.
+    pub fn for_request(request: &oxbook_protocol::LoadRequest) -> Result<Loader, LoadError> {
+        let name = match &request.source {
+            oxbook_protocol::LoadSource::File { name, .. } => name,
+            oxbook_protocol::LoadSource::Url { url } => url,
+        };
+        let format = Format::resolve(request.format.as_deref(), name)?;
+        Loader::new(format, LoadOptions::from_json(&request.options)?)
+    }
+
+    /// Parses the next bytes of the file. After an error, every call gives that error.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
+        if let Some(error) = &self.failed {
+            return Err(error.clone());
+        }
+        self.consumed += chunk.len() as u64;
+        let mut chunk = chunk;
+        let result = match self.head.as_mut() {
+            Some(head) => {
+                let take = (BOM.len() - head.len()).min(chunk.len());
+                head.extend_from_slice(&chunk[..take]);
+                chunk = &chunk[take..];
+                if head.len() < BOM.len() {
+                    return Ok(());
+                }
+                let head = self.head.take().unwrap_or_default();
+                let start = if head == BOM { &[][..] } else { &head[..] };
+                self.feed(start).and_then(|()| self.feed(chunk))
+            }
+            None => self.feed(chunk),
+        };
+        if let Err(error) = &result {
+            self.failed = Some(error.clone());
+        }
+        result
+    }
+
+    fn feed(&mut self, bytes: &[u8]) -> Result<(), LoadError> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        match &mut self.parser {
+            Parser::Csv(p) => p.push(bytes),
+            Parser::Json(p) => p.push(bytes),
+            Parser::Parquet(p) => {
+                p.push(bytes);
+                Ok(())
+            }
+        }
+    }
+
+    /// The bytes pushed so far.
+    pub fn bytes_consumed(&self) -> u64 {
+        self.consumed
+    }
+
+    /// Ends the file: the frame, or why there is none.
+    pub fn finish(mut self) -> Result<Loaded, LoadError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
+        if let Some(head) = self.head.take() {
+            if head != BOM {
+                self.feed(&head)?;
+            }
+        }
+        match self.parser {
+            Parser::Csv(p) => p.finish(),
+            Parser::Json(p) => p.finish(),
+            Parser::Parquet(p) => p.finish(),
+        }
+    }
+}
+
+/// Loads a whole file held in memory.
+pub fn load(format: Format, options: LoadOptions, bytes: &[u8]) -> Result<Loaded, LoadError> {
+    let mut loader = Loader::new(format, options)?;
+    loader.push(bytes)?;
+    loader.finish()
+}
+
+/// Parses a whole CSV document with the default options. Never panics, whatever the bytes.
+pub fn parse_csv(bytes: &[u8]) -> Result<Frame, LoadError> {
+    load(Format::Csv, LoadOptions::default(), bytes).map(|loaded| loaded.frame)
+}
+
+/// Frame building shared by the parsers: names and override checks.
+pub(crate) fn check_types(
+    types: &BTreeMap<String, DType>,
+    names: &[String],
+) -> Result<(), LoadError> {
+    match types.keys().find(|key| !names.contains(key)) {
+        Some(name) => Err(LoadError::NoSuchColumn {
+            name: name.clone(),
+            available: names.join(", "),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The frame of finished columns; names were checked unique and lengths equal.
+pub(crate) fn build_frame(
+    columns: Vec<infer::ColumnBuilder>,
+    mut diagnostics: Vec<Diagnostic>,
+) -> Result<Loaded, LoadError> {
+    let columns = columns
+        .into_iter()
+        .map(|c| c.finish(&mut diagnostics))
+        .collect();
+    let frame = Frame::new(columns).map_err(|e| LoadError::Malformed {
+        line: 1,
+        message: e.to_string(),
+    })?;
+    Ok(Loaded { frame, diagnostics })
+}
