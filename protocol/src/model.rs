@@ -17,6 +17,8 @@ pub struct ModelSummary {
     #[serde(flatten)]
     pub id: ModelId,
     pub algorithm: String,
+    /// The columns a prediction row must hold (the raw inputs, before the model's
+    /// preprocessing recipe).
     pub features: Vec<String>,
     pub created_at: String,
 }

@@ -69,7 +69,7 @@ async fn upload(
             &body,
             &sha256,
             parsed.algorithm_name(),
-            &parsed.feature_names(),
+            &parsed.input_names(),
         )
         .await?;
     // The model is likely to be deployed next; keep the parse.
