@@ -16,14 +16,20 @@ fn status_bytes(field: &str) -> u64 {
         .and_then(|status| {
             status.lines().find_map(|line| {
                 let rest = line.strip_prefix(field)?.strip_prefix(':')?;
-                rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok()
+                rest.trim()
+                    .trim_end_matches("kB")
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
             })
         })
         .map_or(0, |kb| kb * 1024)
 }
 
 fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
-    let size = std::fs::metadata(path).map_err(|e| format!("{path}: {e}"))?.len();
+    let size = std::fs::metadata(path)
+        .map_err(|e| format!("{path}: {e}"))?
+        .len();
     let rss_before = status_bytes("VmRSS");
     let mut best = f64::INFINITY;
     let mut last = None;
@@ -32,7 +38,8 @@ fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
         drop(last.take());
         let start = Instant::now();
         let mut file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
-        let mut loader = Loader::new(Format::Csv, LoadOptions::default()).map_err(|e| e.to_string())?;
+        let mut loader =
+            Loader::new(Format::Csv, LoadOptions::default()).map_err(|e| e.to_string())?;
         let mut buffer = vec![0u8; chunk];
         loop {
             let n = file.read(&mut buffer).map_err(|e| format!("{path}: {e}"))?;

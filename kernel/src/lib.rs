@@ -21,16 +21,16 @@ pub use artifact::{
     ArtifactError, ClassLabel, FeatureSpec, ModelArtifact, PredictError, Predictions,
     ARTIFACT_FORMAT_VERSION,
 };
+pub use expr::{Expr, ExprError, Lit};
+pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
 pub use load::{
     load, parse_csv, Diagnostic, Format, Header, LoadError, LoadOptions, Loaded, Loader,
 };
-pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
 pub use metrics::{accuracy, confusion_matrix, evaluate, ConfusionMatrix, Evaluation, MetricError};
 pub use model::{
     fit, target_labels, FittedModel, LogisticRegressionSettings, ModelError, RandomForestSettings,
     Settings,
 };
-pub use expr::{Expr, ExprError, Lit};
 pub use plot::{box_plot, corr_heatmap, histogram, scatter, PlotError};
 pub use recipe::{Recipe, Step};
 pub use session::{Limits, Session};

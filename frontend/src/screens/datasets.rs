@@ -318,7 +318,8 @@ fn DatasetRow(
                 </code>
             </td>
             <td class="dataset-created">{created_at}</td>
-            <td class="dataset-actions">
+            <td>
+                <div class="dataset-actions">
                 <code class="dataset-snippet">{snippet}</code>
                 <button class="copy-snippet" title="Copy the snippet" on:click=copy>
                     {move || if copied.get() { "Copied" } else { "Copy" }}
@@ -333,6 +334,7 @@ fn DatasetRow(
                 <button class="delete-dataset" on:click=move |_| on_delete.run(delete_name.clone())>
                     "Delete"
                 </button>
+                </div>
             </td>
         </tr>
     }

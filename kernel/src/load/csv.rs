@@ -66,10 +66,8 @@ pub(crate) struct CsvParser {
     columns: Option<Vec<ColumnBuilder>>,
     /// With `Header::Auto`: the first row, header or data, and its line.
     first_row: Option<(Vec<Vec<u8>>, u64)>,
-    /// Reused buffers of a batch: fields, unescaped text, and each record's line.
-    spans: Vec<Span>,
-    scratch: Vec<u8>,
-    lines: Vec<u64>,
+    /// Reused between batches.
+    batch: Batch,
 }
 
 #[inline(always)]
@@ -189,12 +187,12 @@ fn tokenize(
                     } else {
                         format!("byte 0x{found:02X}")
                     };
-                    return Err(LoadError::Malformed {
+                    return Err(LoadError::Syntax {
                         line,
+                        column: (spans.len() - first) as u64,
                         message: format!(
-                            "column {}: {shown} follows the closing quote of a quoted field \
-                             (a quote inside a quoted field is written \"\")",
-                            spans.len() - first
+                            "{shown} follows the closing quote of a quoted field (a quote \
+                             inside a quoted field is written \"\")"
                         ),
                     });
                 }
@@ -216,7 +214,8 @@ fn tokenize(
             spans.push(Span { start: q, end });
             p = r;
         }
-        let blank = || spans.len() == first + 1 && !quoted_any && spans[first].start == spans[first].end;
+        let blank =
+            || spans.len() == first + 1 && !quoted_any && spans[first].start == spans[first].end;
         if p >= len {
             return Ok(if eof {
                 Step::Record {
@@ -275,9 +274,7 @@ impl CsvParser {
             line: 1,
             columns: None,
             first_row: None,
-            spans: Vec::new(),
-            scratch: Vec::new(),
-            lines: Vec::new(),
+            batch: Batch::default(),
         }
     }
 
@@ -324,13 +321,45 @@ impl CsvParser {
     /// Reads the complete records of `input`; returns how many bytes they took.
     fn parse(&mut self, input: &[u8], eof: bool) -> Result<usize, LoadError> {
         let mut pos = 0;
-        let mut spans = std::mem::take(&mut self.spans);
-        let mut scratch = std::mem::take(&mut self.scratch);
-        let mut lines = std::mem::take(&mut self.lines);
-        let result = self.parse_batches(input, eof, &mut pos, &mut spans, &mut scratch, &mut lines);
-        self.spans = spans;
-        self.scratch = scratch;
-        self.lines = lines;
+        while self.columns.is_none() && pos < input.len() {
+            // The first record names the columns (usually) and sets their number.
+            let mut record = Vec::new();
+            let mut scratch = Vec::new();
+            let step = tokenize(
+                input,
+                pos,
+                eof,
+                self.delimiter,
+                &self.stops,
+                &mut record,
+                &mut scratch,
+                self.line,
+            )?;
+            let Step::Record {
+                next,
+                newlines,
+                blank,
+            } = step
+            else {
+                return Ok(pos);
+            };
+            if !blank {
+                let texts = record
+                    .iter()
+                    .map(|&span| text(input, &scratch, span).to_vec())
+                    .collect();
+                self.first_record(texts, self.line)?;
+            }
+            self.line += 1 + newlines;
+            pos = next;
+        }
+        let Some(columns) = self.columns.as_ref() else {
+            return Ok(pos);
+        };
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.reset(columns.len());
+        let result = self.parse_batches(input, eof, &mut pos, &mut batch);
+        self.batch = batch;
         result.map(|()| pos)
     }
 
@@ -341,76 +370,76 @@ impl CsvParser {
         input: &[u8],
         eof: bool,
         pos: &mut usize,
-        spans: &mut Vec<Span>,
-        scratch: &mut Vec<u8>,
-        lines: &mut Vec<u64>,
+        batch: &mut Batch,
     ) -> Result<(), LoadError> {
         loop {
-            spans.clear();
-            scratch.clear();
-            lines.clear();
-            let width = self.columns.as_ref().map(Vec::len);
-            let mut more = true;
-            while lines.len() < BATCH {
-                if *pos >= input.len() {
-                    more = false;
-                    break;
-                }
-                let before = spans.len();
-                let step = tokenize(
-                    input,
-                    *pos,
-                    eof,
-                    self.delimiter,
-                    &self.stops,
-                    spans,
-                    scratch,
-                    self.line,
-                )?;
-                let Step::Record {
-                    next,
-                    newlines,
-                    blank,
-                } = step
-                else {
-                    spans.truncate(before);
-                    more = false;
-                    break;
-                };
-                let found = spans.len() - before;
-                if blank {
-                    spans.truncate(before);
-                } else if let Some(expected) = width {
-                    if found != expected {
-                        return Err(LoadError::Ragged {
-                            line: self.line,
-                            expected,
-                            found,
-                        });
-                    }
-                    lines.push(self.line);
-                } else {
-                    // The first record: it names the columns (usually), and sets the width.
-                    let texts: Vec<Vec<u8>> = spans[before..]
-                        .iter()
-                        .map(|&span| text(input, scratch, span).to_vec())
-                        .collect();
-                    spans.truncate(before);
-                    self.first_record(texts, self.line)?;
-                    self.line += 1 + newlines;
-                    *pos = next;
-                    break;
-                }
-                self.line += 1 + newlines;
-                *pos = next;
-            }
+            let (more, error) = self.fill(input, eof, pos, batch);
             if let Some(columns) = self.columns.as_mut() {
-                if !lines.is_empty() {
-                    convert(columns, input, spans, scratch, lines, &self.nulls)?;
-                }
+                convert(columns, input, batch, &self.nulls)?;
+            }
+            if let Some(error) = error {
+                // Reported after converting the records before it, which may hold an
+                // earlier error: errors come in file order, whatever the chunks.
+                return Err(error);
             }
             if !more {
                 return Ok(());
+            }
+        }
+    }
+
+    /// Cuts the next batch of records: plain ones on the fast path, the others (quotes,
+    /// padding, the input's end) one at a time. Gives whether more records may follow in
+    /// `input`, and the error that stopped it, if any.
+    fn fill(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+        pos: &mut usize,
+        batch: &mut Batch,
+    ) -> (bool, Option<LoadError>) {
+        batch.clear();
+        loop {
+            plain_records(input, pos, self.delimiter, &self.stops, batch, &mut self.line);
+            if batch.rows() >= BATCH {
+                return (true, None);
+            }
+            if *pos >= input.len() {
+                return (false, None);
+            }
+            batch.record.clear();
+            let step = tokenize(
+                input,
+                *pos,
+                eof,
+                self.delimiter,
+                &self.stops,
+                &mut batch.record,
+                &mut batch.scratch,
+                self.line,
+            );
+            match step {
+                Err(e) => return (false, Some(e)),
+                Ok(Step::Incomplete) => return (false, None),
+                Ok(Step::Record {
+                    next,
+                    newlines,
+                    blank,
+                }) => {
+                    if !blank {
+                        if batch.record.len() != batch.width {
+                            let error = LoadError::Ragged {
+                                line: self.line,
+                                expected: batch.width,
+                                found: batch.record.len(),
+                            };
+                            return (false, Some(error));
+                        }
+                        batch.push_record(self.line);
+                    }
+                    self.line += 1 + newlines;
+                    *pos = next;
+                }
             }
         }
     }
@@ -429,13 +458,13 @@ impl CsvParser {
                 check_types(&self.types, &names)?;
                 let mut columns = self.builders(names, |_| None);
                 for (i, (column, text)) in columns.iter_mut().zip(&texts).enumerate() {
-                    column
-                        .push_text(text, &self.nulls, line)
-                        .map_err(|()| LoadError::InvalidUtf8 {
+                    column.push_text(text, &self.nulls, line).map_err(|()| {
+                        LoadError::InvalidUtf8 {
                             line,
                             column: i + 1,
                             name: Some(column.name.clone()),
-                        })?;
+                        }
+                    })?;
                 }
                 self.columns = Some(columns);
             }
@@ -587,16 +616,18 @@ fn looks_like_header(columns: &[ColumnBuilder], first: &[Vec<u8>], nulls: &Nulls
 fn convert(
     columns: &mut [ColumnBuilder],
     input: &[u8],
-    spans: &[Span],
-    scratch: &[u8],
-    lines: &[u64],
+    batch: &Batch,
     nulls: &Nulls,
 ) -> Result<(), LoadError> {
-    let width = columns.len();
+    let lines = &batch.lines;
+    if lines.is_empty() {
+        return Ok(());
+    }
     // The first bad field in file order (row, then column), whichever column finds it.
     let mut bad: Option<(usize, usize)> = None;
     for (c, column) in columns.iter_mut().enumerate() {
-        let field = |r: usize| text(input, scratch, spans[r * width + c]);
+        let spans = &batch.spans[c * BATCH..c * BATCH + lines.len()];
+        let field = |r: usize| text(input, &batch.scratch, spans[r]);
         if let Err(row) = column.push_texts(field, nulls, lines) {
             if bad.is_none_or(|b| (row, c) < b) {
                 bad = Some((row, c));
@@ -610,5 +641,105 @@ fn convert(
             name: Some(columns[c].name.clone()),
         }),
         None => Ok(()),
+    }
+}
+
+/// Records cut from the input, waiting to be converted.
+#[derive(Default)]
+struct Batch {
+    width: usize,
+    /// Column by column: field `f` of record `r` is at `spans[f * BATCH + r]`.
+    spans: Vec<Span>,
+    /// Unescaped quoted fields.
+    scratch: Vec<u8>,
+    /// Each record's line; as many as there are records.
+    lines: Vec<u64>,
+    /// One record from the careful tokenizer, field by field.
+    record: Vec<Span>,
+}
+
+impl Batch {
+    fn reset(&mut self, width: usize) {
+        self.width = width;
+        self.spans.clear();
+        self.spans.resize(width * BATCH, Span { start: 0, end: 0 });
+        self.clear();
+    }
+
+    fn clear(&mut self) {
+        self.scratch.clear();
+        self.lines.clear();
+    }
+
+    fn rows(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Adds `self.record` (of `width` fields) as the next record.
+    fn push_record(&mut self, line: u64) {
+        let row = self.rows();
+        for (f, &span) in self.record.iter().enumerate() {
+            self.spans[f * BATCH + row] = span;
+        }
+        self.lines.push(line);
+    }
+}
+
+/// The fast path: cuts records without quotes or spaces at field edges into the batch,
+/// until it is full or a record needs [`tokenize`] (which also decides about the input's
+/// end and reports ragged records).
+#[inline]
+fn plain_records(
+    input: &[u8],
+    pos: &mut usize,
+    delimiter: u8,
+    stops: &[bool; 256],
+    batch: &mut Batch,
+    line: &mut u64,
+) {
+    let len = input.len();
+    let width = batch.width;
+    'records: while batch.lines.len() < BATCH {
+        let row = batch.lines.len();
+        let mut start = *pos;
+        let mut field = 0;
+        loop {
+            if start < len && (input[start] == b'"' || is_space(input[start], delimiter)) {
+                return;
+            }
+            let end = find_stop(input, start, delimiter, stops);
+            if end >= len || field >= width || (end > start && is_space(input[end - 1], delimiter)) {
+                return;
+            }
+            batch.spans[field * BATCH + row] = Span { start, end };
+            field += 1;
+            let b = input[end];
+            if b == delimiter {
+                start = end + 1;
+                continue;
+            }
+            let next = if b == b'\r' {
+                match input.get(end + 1) {
+                    None => return,
+                    Some(b'\n') => end + 2,
+                    Some(_) => end + 1,
+                }
+            } else {
+                end + 1
+            };
+            if field == 1 && end == start {
+                // A blank line.
+                *line += 1;
+                *pos = next;
+                continue 'records;
+            }
+            if field != width {
+                return;
+            }
+            batch.lines.push(*line);
+            *line += 1;
+            *pos = next;
+            continue 'records;
+        }
     }
 }

@@ -738,7 +738,11 @@ impl ColumnBuilder {
     pub(crate) fn finish(self, diagnostics: &mut Vec<Diagnostic>) -> Column {
         let name = self.name;
         if let Some(m) = self.misfit {
-            let values = if m.count == 1 { "value is" } else { "values are" };
+            let values = if m.count == 1 {
+                "value is"
+            } else {
+                "values are"
+            };
             let first = truncate(&m.first, 40);
             if self.forced.is_some() {
                 diagnostics.push(Diagnostic::column(
@@ -802,7 +806,10 @@ impl ColumnBuilder {
 
 /// A column name as a key of a Rhai map literal.
 fn rhai_key(name: &str) -> String {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         name.to_string()
@@ -830,7 +837,9 @@ mod tests {
     fn column(values: &[&str], forced: Option<DType>) -> (Column, Vec<Diagnostic>) {
         let mut builder = ColumnBuilder::new("x".into(), forced);
         for (i, v) in values.iter().enumerate() {
-            builder.push_text(v.as_bytes(), &nulls(), i as u64 + 2).unwrap();
+            builder
+                .push_text(v.as_bytes(), &nulls(), i as u64 + 2)
+                .unwrap();
         }
         let mut diagnostics = Vec::new();
         (builder.finish(&mut diagnostics), diagnostics)
@@ -855,7 +864,10 @@ mod tests {
     #[test]
     fn widens_and_reports() {
         let (c, d) = column(&["1", "2", "2.5"], None);
-        assert_eq!(c.data, ColumnData::Float(vec![Some(1.0), Some(2.0), Some(2.5)]));
+        assert_eq!(
+            c.data,
+            ColumnData::Float(vec![Some(1.0), Some(2.0), Some(2.5)])
+        );
         assert!(d.is_empty());
         let (c, d) = column(&["1", "NA", "abc", "3", "x"], None);
         assert_eq!(
@@ -887,7 +899,10 @@ mod tests {
             "column 'x': 1 value is not int ('abc' at line 3); read as null"
         );
         let (c, _) = column(&["007", "12"], Some(DType::Str));
-        assert_eq!(c.data, ColumnData::Str(vec![Some("007".into()), Some("12".into())]));
+        assert_eq!(
+            c.data,
+            ColumnData::Str(vec![Some("007".into()), Some("12".into())])
+        );
     }
 
     #[test]

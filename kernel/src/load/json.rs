@@ -104,7 +104,7 @@ impl JsonParser {
     }
 
     fn error(&self, message: String) -> LoadError {
-        LoadError::Json {
+        LoadError::Syntax {
             line: self.line,
             column: self.column,
             message,
@@ -174,6 +174,12 @@ impl JsonParser {
                             describe(other)
                         )))
                     }
+                    (Top::ArrayValue { first: false }, b']') => {
+                        return Err(self.error(format!(
+                        "a ',' after record {} is followed by ']' (JSON allows no trailing comma)",
+                        self.rows
+                    )))
+                    }
                     (Top::ArrayValue { .. }, other) => {
                         return Err(self.error(format!(
                             "record {} is {}, not an object",
@@ -182,10 +188,9 @@ impl JsonParser {
                         )))
                     }
                     (Top::Done, other) => {
-                        return Err(self.error(format!(
-                            "{} after the end of the array",
-                            describe(other)
-                        )))
+                        return Err(
+                            self.error(format!("{} after the end of the array", describe(other)))
+                        )
                     }
                     (Top::Start | Top::Stream, other) => {
                         return Err(self.error(format!(
@@ -223,8 +228,14 @@ impl JsonParser {
                 let message = message
                     .rsplit_once(" at line ")
                     .map_or(message.as_str(), |(m, _)| m);
+                // serde_json's word for a misspelt `true`, `false` or `null`.
+                let message = if message == "expected ident" {
+                    "expected true, false or null"
+                } else {
+                    message
+                };
                 let (line, column) = (e.line() as u64, e.column() as u64);
-                LoadError::Json {
+                LoadError::Syntax {
                     line: self.record_line + line.saturating_sub(1),
                     column: if line <= 1 {
                         self.record_column + column.saturating_sub(1)
@@ -275,10 +286,13 @@ impl JsonParser {
 
     pub(crate) fn finish(self) -> Result<Loaded, LoadError> {
         if self.depth > 0 {
-            return Err(LoadError::Json {
+            return Err(LoadError::Syntax {
                 line: self.record_line,
                 column: self.record_column,
-                message: format!("record {} is never closed (a '}}' is missing)", self.rows + 1),
+                message: format!(
+                    "record {} is never closed (a '}}' is missing)",
+                    self.rows + 1
+                ),
             });
         }
         match self.top {

@@ -197,18 +197,15 @@ impl LoadOptions {
                         )
                     })?;
                     for (column, dtype) in columns {
-                        let dtype = dtype
-                            .as_str()
-                            .and_then(parse_dtype)
-                            .ok_or_else(|| {
-                                bad(
-                                    key,
-                                    format!(
-                                        "column '{column}': unknown type {dtype} (use \"int\", \
+                        let dtype = dtype.as_str().and_then(parse_dtype).ok_or_else(|| {
+                            bad(
+                                key,
+                                format!(
+                                    "column '{column}': unknown type {dtype} (use \"int\", \
                                          \"float\", \"bool\", \"str\" or \"datetime\")"
-                                    ),
-                                )
-                            })?;
+                                ),
+                            )
+                        })?;
                         options.types.insert(column.clone(), dtype);
                     }
                 }
@@ -274,7 +271,7 @@ pub enum LoadError {
     #[error("line {line}: {message}")]
     Malformed { line: u64, message: String },
     #[error("line {line}, column {column}: {message}")]
-    Json {
+    Syntax {
         line: u64,
         column: u64,
         message: String,
@@ -291,7 +288,7 @@ pub enum LoadError {
     UnknownFormat(String),
     #[error("cannot tell the format of '{name}' from its name: give it (csv, tsv, json, jsonl or parquet)")]
     NoFormat { name: String },
-    #[error("'{0}' is not a variable name: use letters, digits and _, not starting with a digit")]
+    #[error("'{0}' cannot be a variable name: use letters, digits and _, not starting with a digit, and not a keyword")]
     BadVariable(String),
 }
 
@@ -373,11 +370,10 @@ impl Loader {
     pub fn new(format: Format, options: LoadOptions) -> Result<Loader, LoadError> {
         let parser = match format {
             Format::Csv | Format::Tsv => {
-                let delimiter = options.delimiter.unwrap_or(if format == Format::Tsv {
-                    b'\t'
-                } else {
-                    b','
-                });
+                let delimiter =
+                    options
+                        .delimiter
+                        .unwrap_or(if format == Format::Tsv { b'\t' } else { b',' });
                 Parser::Csv(csv::CsvParser::new(delimiter, &options))
             }
             Format::Json | Format::JsonLines => Parser::Json(json::JsonParser::new(&options)),

@@ -70,9 +70,10 @@ fn kind(column: &ColumnDescriptor) -> Result<Kind, String> {
         | (PhysicalType::FIXED_LEN_BYTE_ARRAY, Some(LogicalType::Decimal(_))) => {
             return Err("decimals stored as bytes are not supported".into())
         }
-        (PhysicalType::BYTE_ARRAY, Some(LogicalType::String | LogicalType::Enum | LogicalType::Json)) => {
-            Kind::Utf8
-        }
+        (
+            PhysicalType::BYTE_ARRAY,
+            Some(LogicalType::String | LogicalType::Enum | LogicalType::Json),
+        ) => Kind::Utf8,
         (PhysicalType::BYTE_ARRAY, None)
             if column.converted_type() == parquet::basic::ConvertedType::UTF8 =>
         {
@@ -99,7 +100,8 @@ fn read_column<T: DataType>(
         defs.clear();
         values.clear();
         let levels = (max_def > 0).then_some(&mut defs);
-        let (records, values_read, levels_read) = reader.read_records(BATCH, levels, None, &mut values)?;
+        let (records, values_read, levels_read) =
+            reader.read_records(BATCH, levels, None, &mut values)?;
         if records == 0 {
             return Ok(());
         }
@@ -132,7 +134,11 @@ fn read_chunk(
     column: &mut ColumnBuilder,
     first_row: u64,
 ) -> Result<(), ParquetError> {
-    let max_def = row_group.metadata().column(index).column_descr().max_def_level();
+    let max_def = row_group
+        .metadata()
+        .column(index)
+        .column_descr()
+        .max_def_level();
     let mut row = first_row;
     let mut next = || {
         row += 1;
@@ -151,10 +157,16 @@ fn read_chunk(
             None => column.push(Value::Null, next()),
         }),
         ColumnReader::Int96ColumnReader(mut r) => read_column(&mut r, max_def, |v| {
-            column.push(v.map_or(Value::Null, |t| Value::Datetime(t.to_millis())), next())
+            column.push(
+                v.map_or(Value::Null, |t| Value::Datetime(t.to_millis())),
+                next(),
+            )
         }),
         ColumnReader::FloatColumnReader(mut r) => read_column(&mut r, max_def, |v| {
-            column.push(v.map_or(Value::Null, |&x| Value::Float(f64::from(x))), next())
+            column.push(
+                v.map_or(Value::Null, |&x| Value::Float(f64::from(x))),
+                next(),
+            )
         }),
         ColumnReader::DoubleColumnReader(mut r) => read_column(&mut r, max_def, |v| {
             column.push(v.map_or(Value::Null, |&x| Value::Float(x)), next())
@@ -201,7 +213,9 @@ impl ParquetBuffer {
             match kind(&descr) {
                 Ok(kind) => {
                     if columns.iter().any(|c| c.name == name) {
-                        return Err(LoadError::Parquet(format!("duplicate column name '{name}'")));
+                        return Err(LoadError::Parquet(format!(
+                            "duplicate column name '{name}'"
+                        )));
                     }
                     kept.push((index, kind));
                     let forced = self.types.get(&name).copied();

@@ -119,6 +119,7 @@ pub(crate) fn fit(
         max_depth: settings.max_depth,
         min_samples_split: settings.min_samples_split,
         features_per_split,
+        bootstrap: true,
     };
     let mut trees = Vec::new();
     for t in 0..settings.trees {
@@ -127,13 +128,16 @@ pub(crate) fn fit(
     Ok(ForestModel { trees })
 }
 
-struct Grower<'a> {
-    x: &'a Matrix,
-    y: &'a [usize],
-    classes: usize,
-    max_depth: usize,
-    min_samples_split: usize,
-    features_per_split: usize,
+pub(crate) struct Grower<'a> {
+    pub x: &'a Matrix,
+    pub y: &'a [usize],
+    pub classes: usize,
+    pub max_depth: usize,
+    pub min_samples_split: usize,
+    pub features_per_split: usize,
+    /// Whether each tree trains on a bootstrap sample (a forest) or on every row once
+    /// (a single decision tree).
+    pub bootstrap: bool,
 }
 
 /// A node still to be decided: the rows `samples[start..end]` reach it.
@@ -145,12 +149,13 @@ struct Pending {
 }
 
 impl Grower<'_> {
-    fn grow(&self, mut rng: SeededRng) -> Tree {
+    pub(crate) fn grow(&self, mut rng: SeededRng) -> Tree {
         let n = self.x.rows;
-        let mut samples: Vec<usize> = Vec::with_capacity(n);
-        for _ in 0..n {
-            samples.push(rng.below(n));
-        }
+        let mut samples: Vec<usize> = if self.bootstrap {
+            (0..n).map(|_| rng.below(n)).collect()
+        } else {
+            (0..n).collect()
+        };
         let mut features: Vec<usize> = (0..self.x.cols).collect();
         let mut scratch: Vec<(f64, usize)> = Vec::with_capacity(n);
         let mut nodes = vec![TreeNode::Leaf { counts: Vec::new() }];
@@ -306,45 +311,7 @@ impl ForestModel {
             return Err("a random forest needs at least one tree".into());
         }
         for (t, tree) in self.trees.iter().enumerate() {
-            if tree.nodes.is_empty() {
-                return Err(format!("tree {t} has no nodes"));
-            }
-            let len = tree.nodes.len();
-            for (i, node) in tree.nodes.iter().enumerate() {
-                match node {
-                    TreeNode::Split {
-                        feature,
-                        threshold,
-                        left,
-                        right,
-                    } => {
-                        if *feature >= features {
-                            return Err(format!(
-                                "tree {t} node {i} splits on feature {feature}, but there are \
-                                 only {features}"
-                            ));
-                        }
-                        if threshold.is_nan() {
-                            return Err(format!("tree {t} node {i} has no threshold"));
-                        }
-                        // Children after their parent: walking down always ends.
-                        if *left <= i || *right <= i || *left >= len || *right >= len {
-                            return Err(format!("tree {t} node {i} has invalid children"));
-                        }
-                    }
-                    TreeNode::Leaf { counts } => {
-                        if counts.len() != classes {
-                            return Err(format!(
-                                "tree {t} node {i} has {} class counts for {classes} classes",
-                                counts.len()
-                            ));
-                        }
-                        if counts.iter().all(|&c| c == 0) {
-                            return Err(format!("tree {t} node {i} is an empty leaf"));
-                        }
-                    }
-                }
-            }
+            tree.check(&format!("tree {t}"), features, classes)?;
         }
         Ok(())
     }
@@ -368,5 +335,58 @@ impl ForestModel {
             out.push(sums);
         }
         out
+    }
+}
+
+impl Tree {
+    /// That walking the tree cannot index out of bounds or loop; `name` starts messages.
+    pub(crate) fn check(&self, name: &str, features: usize, classes: usize) -> Result<(), String> {
+        if self.nodes.is_empty() {
+            return Err(format!("{name} has no nodes"));
+        }
+        let len = self.nodes.len();
+        for (i, node) in self.nodes.iter().enumerate() {
+            match node {
+                TreeNode::Split {
+                    feature,
+                    threshold,
+                    left,
+                    right,
+                } => {
+                    if *feature >= features {
+                        return Err(format!(
+                            "{name} node {i} splits on feature {feature}, but there are \
+                             only {features}"
+                        ));
+                    }
+                    if threshold.is_nan() {
+                        return Err(format!("{name} node {i} has no threshold"));
+                    }
+                    // Children after their parent: walking down always ends.
+                    if *left <= i || *right <= i || *left >= len || *right >= len {
+                        return Err(format!("{name} node {i} has invalid children"));
+                    }
+                }
+                TreeNode::Leaf { counts } => {
+                    if counts.len() != classes {
+                        return Err(format!(
+                            "{name} node {i} has {} class counts for {classes} classes",
+                            counts.len()
+                        ));
+                    }
+                    if counts.iter().all(|&c| c == 0) {
+                        return Err(format!("{name} node {i} is an empty leaf"));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The class frequencies in the leaf `row` reaches. Only call after [`Tree::check`].
+    pub(crate) fn leaf_shares(&self, row: &[f64]) -> Vec<f64> {
+        let counts = self.leaf(row);
+        let total: f64 = counts.iter().map(|&c| c as f64).sum();
+        counts.iter().map(|&c| c as f64 / total).collect()
     }
 }

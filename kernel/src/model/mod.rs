@@ -5,7 +5,10 @@
 //! and transcendental functions come from `libm` rather than the platform's C library.
 
 pub mod forest;
+pub mod knn;
 pub mod logistic;
+pub mod naive_bayes;
+pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -16,10 +19,19 @@ use crate::frame::{ColumnData, DType, Frame, FrameError};
 use crate::recipe::Recipe;
 
 pub use forest::{ForestModel, RandomForestSettings, Tree, TreeNode};
+pub use knn::{KnnModel, KnnSettings, KnnWeights};
 pub use logistic::{LogisticModel, LogisticRegressionSettings};
+pub use naive_bayes::{GaussianNbModel, GaussianNbSettings};
+pub use tree::{DecisionTreeModel, DecisionTreeSettings};
 
 /// The algorithm names, as artifacts and scripts spell them.
-pub const ALGORITHMS: [&str; 2] = ["logistic_regression", "random_forest"];
+pub const ALGORITHMS: [&str; 5] = [
+    "logistic_regression",
+    "random_forest",
+    "decision_tree",
+    "knn",
+    "gaussian_nb",
+];
 
 /// What the kernel crate calls itself in artifacts' `created_with`.
 pub const CREATED_WITH: &str = concat!("oxbook-kernel ", env!("CARGO_PKG_VERSION"));
@@ -80,6 +92,9 @@ impl ModelError {
 pub enum Settings {
     LogisticRegression(LogisticRegressionSettings),
     RandomForest(RandomForestSettings),
+    DecisionTree(DecisionTreeSettings),
+    Knn(KnnSettings),
+    GaussianNb(GaussianNbSettings),
 }
 
 impl Settings {
@@ -87,6 +102,9 @@ impl Settings {
         match self {
             Settings::LogisticRegression(_) => ALGORITHMS[0],
             Settings::RandomForest(_) => ALGORITHMS[1],
+            Settings::DecisionTree(_) => ALGORITHMS[2],
+            Settings::Knn(_) => ALGORITHMS[3],
+            Settings::GaussianNb(_) => ALGORITHMS[4],
         }
     }
 
@@ -95,6 +113,9 @@ impl Settings {
         match self {
             Settings::LogisticRegression(s) => s.validate(),
             Settings::RandomForest(s) => s.validate(),
+            Settings::DecisionTree(s) => s.validate(),
+            Settings::Knn(s) => s.validate(),
+            Settings::GaussianNb(s) => s.validate(),
         }
     }
 
@@ -109,6 +130,9 @@ impl Settings {
         let settings = match algorithm {
             "logistic_regression" => Settings::LogisticRegression(read_settings(options)?),
             "random_forest" => Settings::RandomForest(read_settings(options)?),
+            "decision_tree" => Settings::DecisionTree(read_settings(options)?),
+            "knn" => Settings::Knn(read_settings(options)?),
+            "gaussian_nb" => Settings::GaussianNb(read_settings(options)?),
             other => {
                 return Err(ModelError::UnknownAlgorithm {
                     name: other.to_string(),
@@ -141,6 +165,9 @@ fn read_settings<T: serde::de::DeserializeOwned>(
 pub enum FittedModel {
     LogisticRegression(LogisticModel),
     RandomForest(ForestModel),
+    DecisionTree(DecisionTreeModel),
+    Knn(KnnModel),
+    GaussianNb(GaussianNbModel),
 }
 
 impl FittedModel {
@@ -148,6 +175,9 @@ impl FittedModel {
         match self {
             FittedModel::LogisticRegression(_) => ALGORITHMS[0],
             FittedModel::RandomForest(_) => ALGORITHMS[1],
+            FittedModel::DecisionTree(_) => ALGORITHMS[2],
+            FittedModel::Knn(_) => ALGORITHMS[3],
+            FittedModel::GaussianNb(_) => ALGORITHMS[4],
         }
     }
 
@@ -157,6 +187,9 @@ impl FittedModel {
         match self {
             FittedModel::LogisticRegression(m) => m.check(features, classes),
             FittedModel::RandomForest(m) => m.check(features, classes),
+            FittedModel::DecisionTree(m) => m.check(features, classes),
+            FittedModel::Knn(m) => m.check(features, classes),
+            FittedModel::GaussianNb(m) => m.check(features, classes),
         }
     }
 
@@ -165,6 +198,9 @@ impl FittedModel {
         match self {
             FittedModel::LogisticRegression(m) => m.probabilities(x, classes),
             FittedModel::RandomForest(m) => m.probabilities(x, classes),
+            FittedModel::DecisionTree(m) => m.probabilities(x),
+            FittedModel::Knn(m) => m.probabilities(x, classes),
+            FittedModel::GaussianNb(m) => m.probabilities(x, classes),
         }
     }
 }
@@ -298,6 +334,13 @@ pub fn fit(
         }
         Settings::RandomForest(s) => {
             FittedModel::RandomForest(forest::fit(&x, &y, classes.len(), s)?)
+        }
+        Settings::DecisionTree(s) => {
+            FittedModel::DecisionTree(tree::fit(&x, &y, classes.len(), s)?)
+        }
+        Settings::Knn(s) => FittedModel::Knn(knn::fit(&x, &y, s)?),
+        Settings::GaussianNb(s) => {
+            FittedModel::GaussianNb(naive_bayes::fit(&x, &y, classes.len(), s)?)
         }
     };
     let recipe = frame.recipe().clone();

@@ -181,7 +181,9 @@ impl Session {
             .chars()
             .next()
             .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && variable.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+            && variable
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
         // Keywords (`let`, `fn`...) pass the character test; the parser knows them.
         let valid = plain
             && self.engine.compile(format!("let {variable} = ();")).is_ok()

@@ -18,9 +18,9 @@ use rhai::{
 };
 
 use crate::artifact::{ClassLabel, ModelArtifact};
-use crate::load::LoadError;
 use crate::datetime::format_datetime;
 use crate::frame::{format_float, Column, ColumnData, CompareOp, Frame, Scalar, TEXT_ROWS};
+use crate::load::LoadError;
 use crate::model::{fit, Settings};
 use crate::split;
 
@@ -72,7 +72,6 @@ pub struct Plot {
     pub svg: Arc<str>,
     pub title: String,
 }
-
 
 /// What the script's functions share with the session during one cell.
 #[derive(Default)]

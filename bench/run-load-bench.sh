@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# The load benchmark (see BENCHMARKS.md): generates the demo's hat-purchase CSV, then loads
+# it with the kernel natively, with the kernel in wasm32 in headless Chromium, and with
+# pandas.read_csv, and prints the three side by side.
+#
+#   bench/run-load-bench.sh            # 1,000,000 rows (about 52 MB)
+#   ROWS=100000 bench/run-load-bench.sh
+#
+# Needs chromedriver and wasm-bindgen-test-runner (scripts/setup.sh installs both; set
+# CHROMEDRIVER if chromedriver is not on PATH). pandas runs in a throwaway virtualenv,
+# BENCH_VENV (default target/bench/venv), created with pandas when missing.
+set -euo pipefail
+
+ROWS=${ROWS:-1000000}
+cd "$(dirname "$0")/.."
+OUT=target/bench
+DATA=$OUT/hats-$ROWS.csv
+VENV=${BENCH_VENV:-$OUT/venv}
+mkdir -p "$OUT"
+
+echo "== generating $ROWS rows" >&2
+cargo run --release -q -p oxbook-demo --bin generate-demo-data -- --rows "$ROWS" --out "$DATA"
+
+echo "== native" >&2
+cargo build --release -q -p oxbook-bench
+target/release/bench-load "$DATA" --repeat 3 | tee "$OUT/native.txt" >&2
+
+echo "== wasm (headless Chromium)" >&2
+CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)} \
+CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+OXBOOK_BENCH_ROWS=$ROWS \
+    cargo test -q --release --target wasm32-unknown-unknown -p oxbook-bench -- --nocapture \
+    2>&1 | tee "$OUT/wasm.txt" >&2
+
+echo "== pandas" >&2
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q pandas
+fi
+"$VENV/bin/python" - "$DATA" <<'PY' | tee "$OUT/pandas.txt" >&2
+import json, resource, sys, time
+import pandas as pd
+path = sys.argv[1]
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+best = float("inf")
+for _ in range(3):
+    start = time.perf_counter()
+    frame = pd.read_csv(path)
+    best = min(best, time.perf_counter() - start)
+    size = int(frame.memory_usage(deep=True).sum())
+    del frame
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+import os
+n = os.path.getsize(path)
+print(json.dumps({"engine": "pandas " + pd.__version__, "bytes": n, "seconds": best,
+                  "mb_per_s": n / 1e6 / best, "peak_rss": peak, "rss_before": before,
+                  "frame_heap": size}))
+PY
+
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+def last_json(name, key="engine"):
+    for line in reversed(open(f"{out}/{name}.txt").read().splitlines()):
+        line = line.strip()
+        if line.startswith('{"engine"'):
+            return json.loads(line)
+    raise SystemExit(f"no result in {out}/{name}.txt")
+runs = [last_json("native"), last_json("wasm"), last_json("pandas")]
+pandas = runs[2]["mb_per_s"]
+mb = lambda b: f"{b / 1e6:.0f} MB"
+print(f"\n{runs[0]['bytes'] / 1e6:.1f} MB CSV, best of 3 loads each\n")
+print(f"{'':16} {'seconds':>8} {'MB/s':>7} {'× pandas':>9} {'peak memory':>12} {'frame':>8}")
+for r in runs:
+    peak = r.get("peak_rss", r.get("peak_memory"))
+    base = r.get("rss_before", r.get("memory_before", 0))
+    print(f"{r['engine']:16} {r['seconds']:8.3f} {r['mb_per_s']:7.0f} {r['mb_per_s'] / pandas:9.2f} "
+          f"{mb(peak - base):>12} {mb(r['frame_heap']):>8}")
+raw = runs[0].get("raw_values")
+if raw:
+    print(f"\nraw size of the values: {mb(raw)}; kernel frame / raw = {runs[0]['frame_heap'] / raw:.2f}")
+print("peak memory: growth over the process before loading (wasm: linear memory, less the input bytes it holds)")
+PY
