@@ -40,6 +40,7 @@ fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
         let mut file = std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?;
         let mut loader =
             Loader::new(Format::Csv, LoadOptions::default()).map_err(|e| e.to_string())?;
+        loader.size_hint(size);
         let mut buffer = vec![0u8; chunk];
         loop {
             let n = file.read(&mut buffer).map_err(|e| format!("{path}: {e}"))?;

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! OXBOOK_BENCH_ROWS=1000000 cargo test --release --target wasm32-unknown-unknown \
-//!     -p oxbook-bench -- --nocapture
+//!     -p oxbook-bench --test wasm -- --nocapture
 //! ```
 //!
 //! The browser cannot read the file the native run reads, so the test makes the same bytes

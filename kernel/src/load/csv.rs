@@ -52,27 +52,38 @@ enum Step {
 }
 
 pub(crate) struct CsvParser {
-    delimiter: u8,
-    /// Bytes that end an unquoted field: the delimiter, `\n` and `\r`.
-    stops: [bool; 256],
+    cutter: Cutter,
     header: Header,
     nulls: Nulls,
     types: BTreeMap<String, DType>,
     /// The start of a record that the last chunk cut off.
     pending: Vec<u8>,
-    /// The line where the next record starts (1-based).
-    line: u64,
     /// `None` until the first record (the header, usually) has been read.
     columns: Option<Vec<ColumnBuilder>>,
     /// With `Header::Auto`: the first row, header or data, and its line.
     first_row: Option<(Vec<Vec<u8>>, u64)>,
     /// Reused between batches.
     batch: Batch,
+    /// The file's size, when known: once some records are in, the columns make room for
+    /// all of them at once rather than growing (and copying) as they go.
+    size_hint: Option<u64>,
+    /// Bytes of the records read so far.
+    parsed: u64,
 }
 
+/// What cuts records: the delimiter, and where the next record starts.
+struct Cutter {
+    delimiter: u8,
+    /// Bytes that end an unquoted field: the delimiter, `\n` and `\r`.
+    stops: [bool; 256],
+    /// The line where the next record starts (1-based).
+    line: u64,
+}
+
+/// Padding around fields: spaces and tabs, unless the delimiter is one of them.
 #[inline(always)]
 fn is_space(b: u8, delimiter: u8) -> bool {
-    b == b' ' || (b == b'\t' && delimiter != b'\t')
+    (b == b' ' || b == b'\t') && b != delimiter
 }
 
 /// Bytes equal to `byte`, eight at a time: a mask whose lowest set bit marks the first.
@@ -84,14 +95,30 @@ fn matches(word: u64, byte: u8) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
+/// Bytes below 14 (`\t`, `\n`, `\r` and other control bytes), eight at a time: a mask
+/// whose lowest set bit marks the first (higher bits may be false alarms).
+#[inline(always)]
+fn controls(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    word.wrapping_sub(ONES * 14) & !word & HIGHS
+}
+
 /// The first byte at or after `p` that ends an unquoted field.
 #[inline(always)]
 fn find_stop(input: &[u8], mut p: usize, delimiter: u8, stops: &[bool; 256]) -> usize {
     while let Some(bytes) = input.get(p..p + 8) {
         let word = u64::from_le_bytes(bytes.try_into().unwrap_or([0; 8]));
-        let found = matches(word, delimiter) | matches(word, b'\n') | matches(word, b'\r');
+        // Line ends are found among all control bytes, with one test instead of two; the
+        // rare other control byte (a tab in a CSV) is stepped over.
+        let found = matches(word, delimiter) | controls(word);
         if found != 0 {
-            return p + (found.trailing_zeros() / 8) as usize;
+            let q = p + (found.trailing_zeros() / 8) as usize;
+            if stops[usize::from(input[q])] {
+                return q;
+            }
+            p = q + 1;
+            continue;
         }
         p += 8;
     }
@@ -265,16 +292,20 @@ impl CsvParser {
         stops[usize::from(b'\n')] = true;
         stops[usize::from(b'\r')] = true;
         CsvParser {
-            delimiter,
-            stops,
+            cutter: Cutter {
+                delimiter,
+                stops,
+                line: 1,
+            },
             header: options.header,
             nulls: options.nulls(),
             types: options.types.clone(),
             pending: Vec::new(),
-            line: 1,
             columns: None,
             first_row: None,
             batch: Batch::default(),
+            size_hint: None,
+            parsed: 0,
         }
     }
 
@@ -296,7 +327,7 @@ impl CsvParser {
             if consumed == 0 {
                 if self.pending.len() > MAX_RECORD {
                     return Err(LoadError::Malformed {
-                        line: self.line,
+                        line: self.cutter.line,
                         message: format!(
                             "a record runs past {} MiB; is a quote left open?",
                             MAX_RECORD >> 20
@@ -325,15 +356,16 @@ impl CsvParser {
             // The first record names the columns (usually) and sets their number.
             let mut record = Vec::new();
             let mut scratch = Vec::new();
+            let cutter = &self.cutter;
             let step = tokenize(
                 input,
                 pos,
                 eof,
-                self.delimiter,
-                &self.stops,
+                cutter.delimiter,
+                &cutter.stops,
                 &mut record,
                 &mut scratch,
-                self.line,
+                cutter.line,
             )?;
             let Step::Record {
                 next,
@@ -348,99 +380,54 @@ impl CsvParser {
                     .iter()
                     .map(|&span| text(input, &scratch, span).to_vec())
                     .collect();
-                self.first_record(texts, self.line)?;
+                self.first_record(texts, self.cutter.line)?;
             }
-            self.line += 1 + newlines;
+            self.cutter.line += 1 + newlines;
             pos = next;
         }
-        let Some(columns) = self.columns.as_ref() else {
+        let Some(columns) = self.columns.as_mut() else {
             return Ok(pos);
         };
         let mut batch = std::mem::take(&mut self.batch);
         batch.reset(columns.len());
-        let result = self.parse_batches(input, eof, &mut pos, &mut batch);
+        let result = parse_batches(
+            &mut self.cutter,
+            columns,
+            &self.nulls,
+            input,
+            eof,
+            &mut pos,
+            &mut batch,
+        );
         self.batch = batch;
+        self.parsed += pos as u64;
+        self.reserve_for_hint();
         result.map(|()| pos)
     }
 
-    /// Batches of records: their fields are cut first, then each column converts its
-    /// fields of the batch in one go (one type check per column and batch, not per value).
-    fn parse_batches(
-        &mut self,
-        input: &[u8],
-        eof: bool,
-        pos: &mut usize,
-        batch: &mut Batch,
-    ) -> Result<(), LoadError> {
-        loop {
-            let (more, error) = self.fill(input, eof, pos, batch);
-            if let Some(columns) = self.columns.as_mut() {
-                convert(columns, input, batch, &self.nulls)?;
-            }
-            if let Some(error) = error {
-                // Reported after converting the records before it, which may hold an
-                // earlier error: errors come in file order, whatever the chunks.
-                return Err(error);
-            }
-            if !more {
-                return Ok(());
-            }
-        }
+    pub(crate) fn size_hint(&mut self, total: u64) {
+        self.size_hint = Some(total);
+        self.reserve_for_hint();
     }
 
-    /// Cuts the next batch of records: plain ones on the fast path, the others (quotes,
-    /// padding, the input's end) one at a time. Gives whether more records may follow in
-    /// `input`, and the error that stopped it, if any.
-    fn fill(
-        &mut self,
-        input: &[u8],
-        eof: bool,
-        pos: &mut usize,
-        batch: &mut Batch,
-    ) -> (bool, Option<LoadError>) {
-        batch.clear();
-        loop {
-            plain_records(input, pos, self.delimiter, &self.stops, batch, &mut self.line);
-            if batch.rows() >= BATCH {
-                return (true, None);
-            }
-            if *pos >= input.len() {
-                return (false, None);
-            }
-            batch.record.clear();
-            let step = tokenize(
-                input,
-                *pos,
-                eof,
-                self.delimiter,
-                &self.stops,
-                &mut batch.record,
-                &mut batch.scratch,
-                self.line,
-            );
-            match step {
-                Err(e) => return (false, Some(e)),
-                Ok(Step::Incomplete) => return (false, None),
-                Ok(Step::Record {
-                    next,
-                    newlines,
-                    blank,
-                }) => {
-                    if !blank {
-                        if batch.record.len() != batch.width {
-                            let error = LoadError::Ragged {
-                                line: self.line,
-                                expected: batch.width,
-                                found: batch.record.len(),
-                            };
-                            return (false, Some(error));
-                        }
-                        batch.push_record(self.line);
-                    }
-                    self.line += 1 + newlines;
-                    *pos = next;
-                }
-            }
+    fn reserve_for_hint(&mut self) {
+        let Some(columns) = self.columns.as_mut() else {
+            return;
+        };
+        let rows = columns.first().map_or(0, ColumnBuilder::len);
+        if rows < BATCH || self.parsed == 0 {
+            return;
+        }
+        let Some(total) = self.size_hint.take() else {
+            return;
+        };
+        // The rows still to come at the rate so far, and a little more: what is left
+        // over is given back when the columns are finished.
+        let per_row = self.parsed as f64 / rows as f64;
+        let remaining = total.saturating_sub(self.parsed) as f64 / per_row;
+        let extra = (remaining * 1.02) as usize + BATCH;
+        for column in columns {
+            column.reserve(extra);
         }
     }
 
@@ -612,6 +599,213 @@ fn looks_like_header(columns: &[ColumnBuilder], first: &[Vec<u8>], nulls: &Nulls
     header || (!data && named)
 }
 
+/// Batches of records: their fields are cut first, then each column converts its fields
+/// of the batch in one go (one type check per column and batch, not per value).
+fn parse_batches_serial(
+    cutter: &mut Cutter,
+    columns: &mut [ColumnBuilder],
+    nulls: &Nulls,
+    input: &[u8],
+    eof: bool,
+    pos: &mut usize,
+    batch: &mut Batch,
+) -> Result<(), LoadError> {
+    loop {
+        let (more, error) = cutter.fill(input, eof, pos, batch);
+        convert(columns, input, batch, nulls)?;
+        if let Some(error) = error {
+            // Reported after converting the records before it, which may hold an earlier
+            // error: errors come in file order, whatever the chunks.
+            return Err(error);
+        }
+        if !more {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn parse_batches(
+    cutter: &mut Cutter,
+    columns: &mut [ColumnBuilder],
+    nulls: &Nulls,
+    input: &[u8],
+    eof: bool,
+    pos: &mut usize,
+    batch: &mut Batch,
+) -> Result<(), LoadError> {
+    parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch)
+}
+
+/// Natively, large inputs are cut on this thread while another converts the batches
+/// already cut; this thread converts some columns too (about a third of the converting, by
+/// an estimate of each column's cost), so that both have about as much to do. Each column
+/// converts its batches in order, as on one thread, so the result is the same; errors
+/// are compared by their place in the file, and one found converting comes before one
+/// found cutting (which stopped the cutting).
+#[cfg(not(target_arch = "wasm32"))]
+fn parse_batches(
+    cutter: &mut Cutter,
+    columns: &mut [ColumnBuilder],
+    nulls: &Nulls,
+    input: &[u8],
+    eof: bool,
+    pos: &mut usize,
+    batch: &mut Batch,
+) -> Result<(), LoadError> {
+    use std::sync::mpsc;
+    /// Below this, starting a thread costs more than it saves.
+    const PIPELINE_MIN: usize = 256 << 10;
+    /// Where a bad field is: batch, row, column, line.
+    type Bad = (usize, usize, usize, u64);
+    if input.len() - *pos < PIPELINE_MIN {
+        return parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch);
+    }
+    let split = split_point(columns);
+    let (theirs, ours) = columns.split_at_mut(split);
+    let (bad, cut_error) = std::thread::scope(|scope| {
+        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch)>(2);
+        let (give_back, empty) = mpsc::channel::<Batch>();
+        for _ in 0..2 {
+            let mut spare = Batch::default();
+            spare.reset(batch.width);
+            let _ = give_back.send(spare);
+        }
+        let converter = scope.spawn(move || -> Option<Bad> {
+            for (seq, batch) in to_convert {
+                let bad = convert_part(theirs, 0, input, &batch, nulls)
+                    .map(|(row, c)| (seq, row, c, batch.lines[row]));
+                let _ = give_back.send(batch);
+                if bad.is_some() {
+                    return bad;
+                }
+            }
+            None
+        });
+        let mut cut_error = None;
+        let mut our_bad: Option<Bad> = None;
+        let mut next = std::mem::take(batch);
+        for seq in 0.. {
+            let (more, error) = cutter.fill(input, eof, pos, &mut next);
+            our_bad = convert_part(ours, split, input, &next, nulls)
+                .map(|(row, c)| (seq, row, c, next.lines[row]));
+            if full.send((seq, next)).is_err() {
+                break;
+            }
+            if our_bad.is_some() || error.is_some() || !more {
+                cut_error = error;
+                break;
+            }
+            match empty.recv() {
+                Ok(spare) => next = spare,
+                // The converter stopped on an error.
+                Err(_) => break,
+            }
+        }
+        drop(full);
+        let their_bad = converter
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if let Ok(spare) = empty.try_recv() {
+            *batch = spare;
+        }
+        let bad = match (their_bad, our_bad) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        (bad, cut_error)
+    });
+    if let Some((_, _, c, line)) = bad {
+        return Err(utf8_error(line, c, &columns[c]));
+    }
+    cut_error.map_or(Ok(()), Err)
+}
+
+/// Where to split the columns between the converting thread (before) and the cutting one
+/// (after): the cutting thread takes the last columns, about a third of the estimated
+/// cost of converting (text, which allocates, costs most; then floats).
+#[cfg(not(target_arch = "wasm32"))]
+fn split_point(columns: &[ColumnBuilder]) -> usize {
+    let cost = |c: &ColumnBuilder| match c.dtype() {
+        Some(DType::Str) | None => 5,
+        Some(DType::Float) => 2,
+        _ => 1,
+    };
+    let total: usize = columns.iter().map(cost).sum();
+    let mut ours = 0;
+    let mut split = columns.len();
+    while split > 0 && (ours + cost(&columns[split - 1])) * 10 <= total * 3 {
+        split -= 1;
+        ours += cost(&columns[split]);
+    }
+    split
+}
+
+impl Cutter {
+    /// Cuts the next batch of records: plain ones on the fast path, the others (quotes,
+    /// padding, the input's end) one at a time. Gives whether more records may follow in
+    /// `input`, and the error that stopped it, if any.
+    fn fill(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+        pos: &mut usize,
+        batch: &mut Batch,
+    ) -> (bool, Option<LoadError>) {
+        batch.clear();
+        loop {
+            plain_records(
+                input,
+                pos,
+                self.delimiter,
+                &self.stops,
+                batch,
+                &mut self.line,
+            );
+            if batch.rows() >= BATCH {
+                return (true, None);
+            }
+            if *pos >= input.len() {
+                return (false, None);
+            }
+            batch.record.clear();
+            let step = tokenize(
+                input,
+                *pos,
+                eof,
+                self.delimiter,
+                &self.stops,
+                &mut batch.record,
+                &mut batch.scratch,
+                self.line,
+            );
+            match step {
+                Err(e) => return (false, Some(e)),
+                Ok(Step::Incomplete) => return (false, None),
+                Ok(Step::Record {
+                    next,
+                    newlines,
+                    blank,
+                }) => {
+                    if !blank {
+                        if batch.record.len() != batch.width {
+                            let error = LoadError::Ragged {
+                                line: self.line,
+                                expected: batch.width,
+                                found: batch.record.len(),
+                            };
+                            return (false, Some(error));
+                        }
+                        batch.push_record(self.line);
+                    }
+                    self.line += 1 + newlines;
+                    *pos = next;
+                }
+            }
+        }
+    }
+}
+
 /// Converts a batch: each column takes its field of every record.
 fn convert(
     columns: &mut [ColumnBuilder],
@@ -619,13 +813,36 @@ fn convert(
     batch: &Batch,
     nulls: &Nulls,
 ) -> Result<(), LoadError> {
+    match convert_part(columns, 0, input, batch, nulls) {
+        Some((row, c)) => Err(utf8_error(batch.lines[row], c, &columns[c])),
+        None => Ok(()),
+    }
+}
+
+fn utf8_error(line: u64, c: usize, column: &ColumnBuilder) -> LoadError {
+    LoadError::InvalidUtf8 {
+        line,
+        column: c + 1,
+        name: Some(column.name.clone()),
+    }
+}
+
+/// Converts the batch's fields of `columns`, which are the file's columns from `first` on.
+/// Gives the first field that is not UTF-8 in file order (row, then column), if any.
+fn convert_part(
+    columns: &mut [ColumnBuilder],
+    first: usize,
+    input: &[u8],
+    batch: &Batch,
+    nulls: &Nulls,
+) -> Option<(usize, usize)> {
     let lines = &batch.lines;
     if lines.is_empty() {
-        return Ok(());
+        return None;
     }
-    // The first bad field in file order (row, then column), whichever column finds it.
     let mut bad: Option<(usize, usize)> = None;
-    for (c, column) in columns.iter_mut().enumerate() {
+    for (i, column) in columns.iter_mut().enumerate() {
+        let c = first + i;
         let spans = &batch.spans[c * BATCH..c * BATCH + lines.len()];
         let field = |r: usize| text(input, &batch.scratch, spans[r]);
         if let Err(row) = column.push_texts(field, nulls, lines) {
@@ -634,14 +851,7 @@ fn convert(
             }
         }
     }
-    match bad {
-        Some((row, c)) => Err(LoadError::InvalidUtf8 {
-            line: lines[row],
-            column: c + 1,
-            name: Some(columns[c].name.clone()),
-        }),
-        None => Ok(()),
-    }
+    bad
 }
 
 /// Records cut from the input, waiting to be converted.
@@ -708,7 +918,8 @@ fn plain_records(
                 return;
             }
             let end = find_stop(input, start, delimiter, stops);
-            if end >= len || field >= width || (end > start && is_space(input[end - 1], delimiter)) {
+            if end >= len || field >= width || (end > start && is_space(input[end - 1], delimiter))
+            {
                 return;
             }
             batch.spans[field * BATCH + row] = Span { start, end };

@@ -53,7 +53,7 @@ impl Nulls {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub(crate) fn is_null(&self, text: &[u8]) -> bool {
         match text.first() {
             None => self.empty,
@@ -372,6 +372,17 @@ impl ColumnBuilder {
 
     pub(crate) fn len(&self) -> usize {
         self.data.len()
+    }
+
+    /// Makes room for `additional` more values of the column's current type.
+    pub(crate) fn reserve(&mut self, additional: usize) {
+        match &mut self.data {
+            Data::Untyped(_) => {}
+            Data::Int(v) | Data::Datetime(v) => v.reserve(additional),
+            Data::Float(v) => v.reserve(additional),
+            Data::Bool(v) => v.reserve(additional),
+            Data::Str(v) => v.reserve(additional),
+        }
     }
 
     pub(crate) fn push_nulls(&mut self, n: usize) {

@@ -340,7 +340,8 @@ pub struct Loaded {
 }
 
 enum Parser {
-    Csv(csv::CsvParser),
+    // Boxed: the CSV parser's byte tables make it much larger than the others.
+    Csv(Box<csv::CsvParser>),
     Json(json::JsonParser),
     Parquet(parquet::ParquetBuffer),
 }
@@ -374,7 +375,7 @@ impl Loader {
                     options
                         .delimiter
                         .unwrap_or(if format == Format::Tsv { b'\t' } else { b',' });
-                Parser::Csv(csv::CsvParser::new(delimiter, &options))
+                Parser::Csv(Box::new(csv::CsvParser::new(delimiter, &options)))
             }
             Format::Json | Format::JsonLines => Parser::Json(json::JsonParser::new(&options)),
             Format::Parquet => Parser::Parquet(parquet::ParquetBuffer::new(&options)),
@@ -436,6 +437,15 @@ impl Loader {
                 p.push(bytes);
                 Ok(())
             }
+        }
+    }
+
+    /// Tells the loader the file's size in bytes, when known (a picked file's size, a
+    /// response's length), so that it can make room for the columns once rather than
+    /// growing them as it goes. Only a hint: a wrong one costs time or memory, not results.
+    pub fn size_hint(&mut self, total_bytes: u64) {
+        if let Parser::Csv(p) = &mut self.parser {
+            p.size_hint(total_bytes);
         }
     }
 
