@@ -342,29 +342,39 @@ impl Inferred {
 /// Reads the schema and row count of `bytes` with the kernel, for the formats it parses;
 /// for the others, and for files it refuses, says why the schema is unknown.
 pub fn infer_schema(format: DatasetFormat, bytes: &[u8]) -> Inferred {
-    match format {
-        DatasetFormat::Csv => match oxbook_kernel::parse_csv(bytes) {
-            Ok(frame) => Inferred {
-                row_count: Some(frame.row_count() as u64),
-                schema: Some(
-                    frame
-                        .columns()
-                        .map(|column| DatasetColumn {
-                            name: column.name.clone(),
-                            dtype: column.data.dtype().name().to_string(),
-                        })
-                        .collect(),
-                ),
-                diagnostics: Vec::new(),
-            },
-            Err(e) => Inferred::unknown(format!(
-                "schema unknown: the kernel cannot read this CSV: {e}"
-            )),
+    use oxbook_kernel::load::{load, Format, LoadOptions};
+    let kernel_format = match format {
+        DatasetFormat::Csv => Format::Csv,
+        DatasetFormat::Tsv => Format::Tsv,
+        DatasetFormat::Json => Format::Json,
+        DatasetFormat::Jsonl => Format::JsonLines,
+        DatasetFormat::Parquet => Format::Parquet,
+    };
+    // The kernel never panics on CSV or JSON, but the `parquet` crate may on a malformed
+    // file; a bad upload must cost its schema, never the request.
+    let loaded = std::panic::catch_unwind(|| load(kernel_format, LoadOptions::default(), bytes));
+    match loaded {
+        Ok(Ok(loaded)) => Inferred {
+            row_count: Some(loaded.frame.row_count() as u64),
+            schema: Some(
+                loaded
+                    .frame
+                    .columns()
+                    .map(|column| DatasetColumn {
+                        name: column.name.clone(),
+                        dtype: column.data.dtype().name().to_string(),
+                    })
+                    .collect(),
+            ),
+            diagnostics: loaded.diagnostics.iter().map(ToString::to_string).collect(),
         },
-        other => Inferred::unknown(format!(
-            "schema unknown: the server's kernel does not read {} files yet; the bytes are \
-             stored as uploaded",
-            format_name(other)
+        Ok(Err(e)) => Inferred::unknown(format!(
+            "schema unknown: the kernel cannot read this {} file: {e}",
+            format_name(format)
+        )),
+        Err(_) => Inferred::unknown(format!(
+            "schema unknown: the kernel failed reading this {} file",
+            format_name(format)
         )),
     }
 }

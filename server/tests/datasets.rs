@@ -129,7 +129,7 @@ async fn binary_bytes_come_back_identical() {
     assert_eq!(info.schema, None);
     assert_eq!(info.row_count, None);
     assert!(
-        info.diagnostics[0].contains("does not read parquet files"),
+        info.diagnostics[0].contains("cannot read this parquet file"),
         "{:?}",
         info.diagnostics
     );
@@ -291,10 +291,12 @@ async fn format_comes_from_the_query_or_the_extension() {
     let response = put(&app, "/api/datasets/rows.csv?format=jsonl", "{\"a\":1}\n").await;
     let info: DatasetInfo = response.json();
     assert_eq!(info.format, DatasetFormat::Jsonl);
-    assert!(
-        info.diagnostics[0].contains("jsonl"),
-        "{:?}",
-        info.diagnostics
+    // Read as JSON Lines, not CSV: one record with an int column `a`.
+    assert_eq!(info.row_count, Some(1), "{:?}", info.diagnostics);
+    let schema = info.schema.expect("the kernel reads JSON Lines");
+    assert_eq!(
+        (schema[0].name.as_str(), schema[0].dtype.as_str()),
+        ("a", "int")
     );
     assert_eq!(
         app.get(&info.data_path).await.header(header::CONTENT_TYPE),
