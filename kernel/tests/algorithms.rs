@@ -6,38 +6,15 @@
 use oxbook_kernel::model::{
     DecisionTreeSettings, FittedModel, GaussianNbSettings, KnnSettings, KnnWeights, ModelError,
 };
-use oxbook_kernel::{evaluate, fit, Column, ColumnData, Frame, ModelArtifact, Session, Settings};
+use oxbook_kernel::{evaluate, fit, Frame, ModelArtifact, Session, Settings};
 use oxbook_protocol::Output;
 use serde_json::json;
 
+mod common;
+use common::{bits, float, names, noise, string};
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-/// A deterministic pseudo-random number in [0, 1) for `i` (splitmix64), the same on every
-/// platform.
-fn noise(i: u64) -> f64 {
-    let mut z = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn float(name: &str, values: Vec<f64>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Float(values.into_iter().map(Some).collect()),
-    }
-}
-fn string(name: &str, values: Vec<&str>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Str(values.into_iter().map(|s| Some(s.to_string())).collect()),
-    }
-}
-fn names(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
 
 /// Not linearly separable: class "in" where exactly one coordinate is below 0.5 (XOR).
 /// `offset` picks a different sample of the same layout.
@@ -82,13 +59,6 @@ fn knn(k: usize, weights: KnnWeights) -> Settings {
 }
 fn nb() -> Settings {
     Settings::GaussianNb(GaussianNbSettings::default())
-}
-
-fn bits(values: &[Vec<f64>]) -> Vec<Vec<u64>> {
-    values
-        .iter()
-        .map(|row| row.iter().map(|v| v.to_bits()).collect())
-        .collect()
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -11,46 +11,11 @@ use oxbook_kernel::{
 };
 use serde_json::{json, Value};
 
+mod common;
+use common::{bits, boolean, float, int, names, noise, string};
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
-
-/// A deterministic pseudo-random number in [0, 1) for `i` (splitmix64): the data must be
-/// the same on every platform, so no seeded generator from any crate.
-fn noise(i: u64) -> f64 {
-    let mut z = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^= z >> 31;
-    (z >> 11) as f64 / (1u64 << 53) as f64
-}
-
-fn float(name: &str, values: Vec<f64>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Float(values.into_iter().map(Some).collect()),
-    }
-}
-fn int(name: &str, values: Vec<i64>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Int(values.into_iter().map(Some).collect()),
-    }
-}
-fn boolean(name: &str, values: Vec<bool>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Bool(values.into_iter().map(Some).collect()),
-    }
-}
-fn string(name: &str, values: Vec<&str>) -> Column {
-    Column {
-        name: name.into(),
-        data: ColumnData::Str(values.into_iter().map(|s| Some(s.to_string())).collect()),
-    }
-}
-fn names(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
 
 /// Linearly separable with a margin: `bought` iff 2·age/10 − income/10000 + member > 1,
 /// with income in the tens of thousands (unscaled on purpose).
@@ -135,13 +100,6 @@ fn forest(trees: usize, seed: u64) -> Settings {
         seed,
         ..RandomForestSettings::default()
     })
-}
-
-fn bits(values: &[Vec<f64>]) -> Vec<Vec<u64>> {
-    values
-        .iter()
-        .map(|row| row.iter().map(|v| v.to_bits()).collect())
-        .collect()
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]

@@ -12,6 +12,9 @@ use oxbook_kernel::{ModelArtifact, Session};
 use oxbook_protocol::{CellRun, CellStatus, Effect, Output};
 use serde_json::{json, Value};
 
+mod common;
+use common::bits;
+
 #[cfg(target_arch = "wasm32")]
 wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
@@ -643,12 +646,6 @@ let prepared = raw
 let features = ["age", "income", "per_year", "city_Lima", "city_Oslo", "city_Rome"];
 let model = logistic_regression(prepared, features, "member", #{l2_penalty: 0.1});"#;
 
-fn probabilities_bits(rows: &[Vec<f64>]) -> Vec<Vec<u64>> {
-    rows.iter()
-        .map(|r| r.iter().map(|x| x.to_bits()).collect())
-        .collect()
-}
-
 /// The `p_false`, `p_true` columns of a predicted frame's table.
 fn notebook_probabilities(session: &mut Session, code: &str) -> Vec<Vec<f64>> {
     table_rows(session, code)
@@ -705,16 +702,13 @@ fn raw_rows_get_the_notebook_predictions() {
         ]
     );
     let response = model.predict_records(&rows).unwrap();
-    assert_eq!(
-        probabilities_bits(&response.probabilities.unwrap()),
-        probabilities_bits(&notebook)
-    );
+    assert_eq!(bits(&response.probabilities.unwrap()), bits(&notebook));
     // Predicting on the raw frame in the notebook replays the recipe too.
     let replayed = notebook_probabilities(
         &mut session,
         r#"model.predict(raw).select(["p_false", "p_true"])"#,
     );
-    assert_eq!(probabilities_bits(&replayed), probabilities_bits(&notebook));
+    assert_eq!(bits(&replayed), bits(&notebook));
     // ... and the artifact read back from JSON predicts the same.
     let reread = ModelArtifact::from_json(&model.to_json()).unwrap();
     assert_eq!(reread, model);
@@ -738,10 +732,7 @@ fn an_unknown_or_missing_category_is_all_zeros() {
     ]));
     let response = model.predict_records(&rows).unwrap();
     let probabilities = response.probabilities.unwrap();
-    assert_eq!(
-        probabilities_bits(&probabilities[..1]),
-        probabilities_bits(&expected)
-    );
+    assert_eq!(bits(&probabilities[..1]), bits(&expected));
     assert_eq!(probabilities[1], probabilities[0]);
 
     // Raw values are still checked: the row and column are named.
@@ -908,10 +899,7 @@ let model = random_forest(train, ["age", "income", "city_Oslo", "city_Rome"], "m
         })
         .collect();
     let response = model.predict_records(&rows).unwrap();
-    assert_eq!(
-        probabilities_bits(&response.probabilities.unwrap()),
-        probabilities_bits(&notebook)
-    );
+    assert_eq!(bits(&response.probabilities.unwrap()), bits(&notebook));
     check(
         r#"let df = read_csv("/shop.csv").drop_nulls(["age", "income"]);
 let model = logistic_regression(df.one_hot("city"), ["age", "city_Oslo"], "member");

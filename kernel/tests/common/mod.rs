@@ -1,0 +1,50 @@
+//! Data builders shared by the kernel's model tests. Each test binary uses a part of them.
+#![allow(dead_code)]
+
+use oxbook_kernel::{Column, ColumnData};
+
+/// A deterministic pseudo-random number in [0, 1) for `i` (splitmix64): the data must be
+/// the same on every platform, so no seeded generator from any crate.
+pub fn noise(i: u64) -> f64 {
+    let mut z = i.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^= z >> 31;
+    (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+fn column<T>(name: &str, values: Vec<T>, data: fn(Vec<Option<T>>) -> ColumnData) -> Column {
+    Column {
+        name: name.into(),
+        data: data(values.into_iter().map(Some).collect()),
+    }
+}
+
+pub fn float(name: &str, values: Vec<f64>) -> Column {
+    column(name, values, ColumnData::Float)
+}
+
+pub fn int(name: &str, values: Vec<i64>) -> Column {
+    column(name, values, ColumnData::Int)
+}
+
+pub fn boolean(name: &str, values: Vec<bool>) -> Column {
+    column(name, values, ColumnData::Bool)
+}
+
+pub fn string(name: &str, values: Vec<&str>) -> Column {
+    let values = values.into_iter().map(str::to_string).collect();
+    column(name, values, ColumnData::Str)
+}
+
+pub fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+/// Probabilities as their exact bits, so comparisons are bit-for-bit.
+pub fn bits(values: &[Vec<f64>]) -> Vec<Vec<u64>> {
+    values
+        .iter()
+        .map(|row| row.iter().map(|v| v.to_bits()).collect())
+        .collect()
+}
