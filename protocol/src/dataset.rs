@@ -14,6 +14,31 @@ pub enum DatasetFormat {
     Parquet,
 }
 
+impl DatasetFormat {
+    /// The lowercase name, as `?format=` and load requests take it.
+    pub fn name(self) -> &'static str {
+        match self {
+            DatasetFormat::Csv => "csv",
+            DatasetFormat::Tsv => "tsv",
+            DatasetFormat::Json => "json",
+            DatasetFormat::Jsonl => "jsonl",
+            DatasetFormat::Parquet => "parquet",
+        }
+    }
+
+    /// The format named `text` (any case); `ndjson` is another name for `jsonl`.
+    pub fn from_name(text: &str) -> Option<DatasetFormat> {
+        match text.to_ascii_lowercase().as_str() {
+            "csv" => Some(DatasetFormat::Csv),
+            "tsv" => Some(DatasetFormat::Tsv),
+            "json" => Some(DatasetFormat::Json),
+            "jsonl" | "ndjson" => Some(DatasetFormat::Jsonl),
+            "parquet" => Some(DatasetFormat::Parquet),
+            _ => None,
+        }
+    }
+}
+
 /// One column of a dataset's inferred schema. `dtype` is the kernel's type name
 /// (`int`, `float`, `bool`, `str`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

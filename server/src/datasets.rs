@@ -370,42 +370,19 @@ pub fn infer_schema(format: DatasetFormat, bytes: &[u8]) -> Inferred {
         },
         Ok(Err(e)) => Inferred::unknown(format!(
             "schema unknown: the kernel cannot read this {} file: {e}",
-            format_name(format)
+            format.name()
         )),
         Err(_) => Inferred::unknown(format!(
             "schema unknown: the kernel failed reading this {} file",
-            format_name(format)
+            format.name()
         )),
-    }
-}
-
-/// The lowercase name of a format, as `?format=` takes it.
-pub fn format_name(format: DatasetFormat) -> &'static str {
-    match format {
-        DatasetFormat::Csv => "csv",
-        DatasetFormat::Tsv => "tsv",
-        DatasetFormat::Json => "json",
-        DatasetFormat::Jsonl => "jsonl",
-        DatasetFormat::Parquet => "parquet",
-    }
-}
-
-/// The format named `text` (any case); `ndjson` is another name for `jsonl`.
-pub fn parse_format(text: &str) -> Option<DatasetFormat> {
-    match text.to_ascii_lowercase().as_str() {
-        "csv" => Some(DatasetFormat::Csv),
-        "tsv" => Some(DatasetFormat::Tsv),
-        "json" => Some(DatasetFormat::Json),
-        "jsonl" | "ndjson" => Some(DatasetFormat::Jsonl),
-        "parquet" => Some(DatasetFormat::Parquet),
-        _ => None,
     }
 }
 
 /// The format a file name's extension names, if any.
 pub fn format_from_name(name: &str) -> Option<DatasetFormat> {
     let (_, extension) = name.rsplit_once('.')?;
-    parse_format(extension)
+    DatasetFormat::from_name(extension)
 }
 
 /// The content type the bytes of a dataset are served with.
@@ -499,11 +476,11 @@ mod tests {
             DatasetFormat::Jsonl,
             DatasetFormat::Parquet,
         ] {
-            assert_eq!(parse_format(format_name(format)), Some(format));
+            assert_eq!(DatasetFormat::from_name(format.name()), Some(format));
             // The wire name and the query name are the same word.
             assert_eq!(
                 serde_json::to_value(format).unwrap(),
-                serde_json::Value::String(format_name(format).into())
+                serde_json::Value::String(format.name().into())
             );
         }
     }

@@ -457,7 +457,7 @@ impl Store {
              created_at = excluded.created_at",
         )
         .bind(&info.name)
-        .bind(crate::datasets::format_name(info.format))
+        .bind(info.format.name())
         .bind(size)
         .bind(&info.sha256)
         .bind(rows)
@@ -514,7 +514,7 @@ fn dataset_row(row: &sqlx::sqlite::SqliteRow) -> Result<(DatasetInfo, String), S
         StoreError::Corrupt(format!("{what} of dataset `{name}`: {e}"))
     };
     let format: String = row.try_get("format")?;
-    let format: DatasetFormat = crate::datasets::parse_format(&format)
+    let format: DatasetFormat = DatasetFormat::from_name(&format)
         .ok_or_else(|| corrupt("format", &format!("unknown format `{format}`")))?;
     let size: i64 = row.try_get("size_bytes")?;
     let size_bytes = u64::try_from(size).map_err(|e| corrupt("size", &e))?;

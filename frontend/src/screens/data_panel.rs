@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use oxbook_protocol::{DatasetFormat, DatasetInfo, LoadRequest, LoadSource, Output};
+use oxbook_protocol::{DatasetInfo, LoadRequest, LoadSource, Output};
 use send_wrapper::SendWrapper;
 use serde_json::{Map, Value};
 use wasm_bindgen::JsCast;
@@ -28,17 +28,6 @@ pub fn is_valid_variable(name: &str) -> bool {
         .next()
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-}
-
-/// The name a dataset format has in a load request.
-pub fn format_name(format: DatasetFormat) -> &'static str {
-    match format {
-        DatasetFormat::Csv => "csv",
-        DatasetFormat::Tsv => "tsv",
-        DatasetFormat::Json => "json",
-        DatasetFormat::Jsonl => "jsonl",
-        DatasetFormat::Parquet => "parquet",
-    }
 }
 
 /// The loader options the panel's CSV fields give: a delimiter (blank: the format's own;
@@ -313,7 +302,7 @@ impl Panel {
             format!("dataset {}", dataset.name),
             LoadSource::Url { url },
             None,
-            Some(format_name(dataset.format).to_string()),
+            Some(dataset.format.name().to_string()),
         );
     }
 }
@@ -405,7 +394,7 @@ pub fn DataPanel(
                         let label = format!(
                             "{} ({}, {})",
                             d.name,
-                            format_name(d.format),
+                            d.format.name(),
                             human_bytes(d.size_bytes)
                         );
                         view! { <option value=d.name.clone()>{label}</option> }

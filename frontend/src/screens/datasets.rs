@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{File, HtmlInputElement};
 
 use crate::api;
-use crate::screens::data_panel::{format_name, human_bytes, percent, FORMATS};
+use crate::screens::data_panel::{human_bytes, percent, FORMATS};
 
 /// The cell line that loads dataset `name` into `df`.
 pub fn load_snippet(name: &str) -> String {
@@ -306,7 +306,7 @@ fn DatasetRow(
     view! {
         <tr class="dataset-row" data-dataset=name.clone()>
             <td class="dataset-name">{name.clone()} {diagnostics}</td>
-            <td class="dataset-format">{format_name(format)}</td>
+            <td class="dataset-format">{format.name()}</td>
             <td class="dataset-size" title=format!("{size_bytes} bytes")>
                 {human_bytes(size_bytes)}
             </td>

@@ -55,9 +55,8 @@ struct UploadQuery {
 /// The format `?format=` names, or else the one the name's extension names.
 fn upload_format(name: &str, query: &UploadQuery) -> Result<DatasetFormat, AppError> {
     match &query.format {
-        Some(text) => {
-            datasets::parse_format(text).ok_or_else(|| AppError::InvalidDatasetFormat(text.clone()))
-        }
+        Some(text) => DatasetFormat::from_name(text)
+            .ok_or_else(|| AppError::InvalidDatasetFormat(text.clone())),
         None => format_from_name(name).ok_or_else(|| AppError::UnknownDatasetFormat(name.into())),
     }
 }
