@@ -4,10 +4,14 @@
 //! iteration order reaches an output, randomness comes from [`crate::rng::SeededRng`],
 //! and transcendental functions come from `libm` rather than the platform's C library.
 
+pub mod cluster;
 pub mod forest;
+pub mod gbt;
 pub mod knn;
 pub mod logistic;
 pub mod naive_bayes;
+pub mod pca;
+pub mod svm;
 pub mod tree;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,6 +77,12 @@ pub enum ModelError {
     TooFewClasses { column: String, found: usize },
     #[error("fitting failed: {0}")]
     FitFailed(String),
+    #[error("the fit was cancelled after {done} of {total} {unit}")]
+    Cancelled {
+        done: usize,
+        total: usize,
+        unit: &'static str,
+    },
     #[error("the frame's preprocessing recipe cannot be stored with the model: {0}")]
     Recipe(String),
 }
@@ -203,6 +213,37 @@ impl FittedModel {
             FittedModel::GaussianNb(m) => m.probabilities(x, classes),
         }
     }
+}
+
+/// How far a long fit has got: `done` of `total` units (trees, boosting rounds,
+/// iterations), reported between units so a host can show progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FitProgress {
+    pub done: usize,
+    pub total: usize,
+    /// What is counted, plural: "trees", "rounds", "iterations".
+    pub unit: &'static str,
+}
+
+impl FitProgress {
+    /// The error a fit returns when its monitor asked it to stop here.
+    pub fn cancelled(self) -> ModelError {
+        ModelError::Cancelled {
+            done: self.done,
+            total: self.total,
+            unit: self.unit,
+        }
+    }
+}
+
+/// What a fit calls after each unit of work. Returning `ControlFlow::Break` cancels the
+/// fit, which then returns [`ModelError::Cancelled`]. The host decides what cancelling
+/// means (a button in the page, a signal on the command line).
+pub type Monitor<'a> = dyn FnMut(FitProgress) -> std::ops::ControlFlow<()> + 'a;
+
+/// A monitor that never cancels, for callers that do not watch progress.
+pub fn unmonitored(_: FitProgress) -> std::ops::ControlFlow<()> {
+    std::ops::ControlFlow::Continue(())
 }
 
 /// Feature values, row-major, as models consume them.

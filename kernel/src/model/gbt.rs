@@ -1,0 +1,1 @@
+//! Histogram-based gradient-boosted trees (classification and regression).

@@ -1,0 +1,1 @@
+//! Support vector machines: classification (SVC) and regression (SVR).
