@@ -1,11 +1,11 @@
 //! The page's only door to the server: notebooks, the model registry, endpoints, the
-//! dataset store, and the files cells ask for. Every function names what it was doing in its error, so the page
+//! dataset store, experiment runs, and the files cells ask for. Every function names what it was doing in its error, so the page
 //! can show the error as is.
 
 use gloo_net::http::{Request, Response};
 use oxbook_protocol::{
     DatasetInfo, EndpointInfo, EndpointSpec, ErrorBody, ModelSummary, Notebook, NotebookId,
-    NotebookSummary,
+    NotebookSummary, RunKind, RunRecord,
 };
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
@@ -15,6 +15,7 @@ const NOTEBOOKS: &str = "/api/notebooks";
 const MODELS: &str = "/api/models";
 const ENDPOINTS: &str = "/api/endpoints";
 const DATASETS: &str = "/api/datasets";
+const RUNS: &str = "/api/runs";
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ApiError {
@@ -290,6 +291,69 @@ pub async fn upload_dataset(
         what,
         message: e.to_string(),
     })
+}
+
+/// Records an experiment run (`created_at` is the server's to set); returns it as stored.
+/// Recording the same run again is fine: the server answers with the stored record.
+pub async fn record_run(run: &RunRecord) -> Result<RunRecord, ApiError> {
+    let what = format!("recording run '{}'", run.spec.id);
+    let url = format!("{RUNS}/{}", segment(&run.spec.id));
+    json(&what, send(&what, Request::put(&url).json(run)).await?).await
+}
+
+/// Which runs to list and in what order (`GET /api/runs`'s query parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunQuery {
+    pub algorithm: Option<String>,
+    pub kind: Option<RunKind>,
+    pub notebook_id: Option<String>,
+    /// A metric to order by (runs without it last); newest first when `None`.
+    pub sort: Option<String>,
+    pub ascending: bool,
+    pub limit: Option<u32>,
+}
+
+impl RunQuery {
+    /// The URL of the listing, e.g. `/api/runs?kind=fit&sort=train_accuracy&order=desc`.
+    pub fn url(&self) -> String {
+        let mut params: Vec<(&str, String)> = Vec::new();
+        if let Some(algorithm) = &self.algorithm {
+            params.push(("algorithm", algorithm.clone()));
+        }
+        if let Some(kind) = self.kind {
+            params.push(("kind", kind.name().to_string()));
+        }
+        if let Some(notebook_id) = &self.notebook_id {
+            params.push(("notebook_id", notebook_id.clone()));
+        }
+        if let Some(sort) = &self.sort {
+            params.push(("sort", sort.clone()));
+            let order = if self.ascending { "asc" } else { "desc" };
+            params.push(("order", order.to_string()));
+        }
+        if let Some(limit) = self.limit {
+            params.push(("limit", limit.to_string()));
+        }
+        if params.is_empty() {
+            return RUNS.to_string();
+        }
+        let query: Vec<String> = params
+            .iter()
+            .map(|(name, value)| format!("{name}={}", segment(value)))
+            .collect();
+        format!("{RUNS}?{}", query.join("&"))
+    }
+}
+
+pub async fn list_runs(query: &RunQuery) -> Result<Vec<RunRecord>, ApiError> {
+    let what = "listing runs";
+    json(what, send(what, Request::get(&query.url()).build()).await?).await
+}
+
+pub async fn delete_run(id: &str) -> Result<(), ApiError> {
+    let what = format!("deleting run '{id}'");
+    let url = format!("{RUNS}/{}", segment(id));
+    send(&what, Request::delete(&url).build()).await.map(drop)
 }
 
 /// Creates a notebook titled `title` whose one code cell is `source`; returns its id.

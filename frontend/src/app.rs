@@ -9,6 +9,7 @@ use crate::screens::datasets::DatasetsPage;
 use crate::screens::editor::EditorPage;
 use crate::screens::models::ModelsPage;
 use crate::screens::notebook_list::NotebookList;
+use crate::screens::runs::RunsPage;
 
 #[component]
 pub fn App() -> impl IntoView {
@@ -20,6 +21,9 @@ pub fn App() -> impl IntoView {
                 </a>
                 <a href="/">"Notebooks"</a>
                 <a href="/datasets">"Datasets"</a>
+                <a href="/runs" id="nav-runs">
+                    "Runs"
+                </a>
                 <a href="/models">"Models & endpoints"</a>
             </nav>
             <main>
@@ -27,6 +31,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=NotebookList />
                     <Route path=path!("/notebooks/:id") view=EditorPage />
                     <Route path=path!("/datasets") view=DatasetsPage />
+                    <Route path=path!("/runs") view=RunsPage />
                     <Route path=path!("/models") view=ModelsPage />
                 </Routes>
             </main>

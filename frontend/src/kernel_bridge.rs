@@ -9,6 +9,12 @@
 //! a failed start; after [`MAX_START_ATTEMPTS`] of those the bridge gives up
 //! ([`KernelState::Failed`]) rather than respawning forever.
 //!
+//! The bridge also tells each kernel where it runs ([`KernelBridge::set_notebook`]): the
+//! notebook's id and revision, with a fresh random session id for every new worker (and
+//! every reset), since run ids are the session id and a counter the kernel restarts.
+//! The context goes out first whenever a worker says `Ready`, so a restarted or respawned
+//! kernel has it before any cell runs.
+//!
 //! Loads ([`KernelBridge::load`]) stream a file or URL into a variable. They run beside
 //! cells (the worker parses between chunks, and answers cells in between), each named by
 //! its `load_id`; a load's `File` travels in the same message as its request (see
@@ -19,7 +25,9 @@ use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use futures_channel::oneshot;
-use oxbook_protocol::{CellId, CellRun, KernelEvent, KernelRequest, LoadRequest, Output};
+use oxbook_protocol::{
+    CellId, CellRun, KernelEvent, KernelRequest, LoadRequest, Output, RunContext,
+};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, ErrorEvent, Event, MessageEvent, Worker};
@@ -174,6 +182,28 @@ struct Inner {
     last_failure: RefCell<String>,
     state: Cell<KernelState>,
     closed: Cell<bool>,
+    /// Where the kernel runs, once the page named a notebook; its session id is the
+    /// current worker's.
+    context: RefCell<Option<RunContext>>,
+}
+
+/// A fresh random kernel session id: a v4 UUID from `crypto.getRandomValues` (which,
+/// unlike `crypto.randomUUID`, pages served over plain http have too).
+pub fn new_session_id() -> String {
+    let mut bytes = [0u8; 16];
+    let filled = web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .is_some_and(|crypto| crypto.get_random_values_with_u8_array(&mut bytes).is_ok());
+    if !filled {
+        // No Web Crypto at all (not a browser page): ids need only be unique per server, so
+        // the weaker generator will do.
+        for byte in &mut bytes {
+            *byte = (js_sys::Math::random() * 256.0) as u8;
+        }
+    }
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 impl KernelBridge {
@@ -194,6 +224,7 @@ impl KernelBridge {
             last_failure: RefCell::new(String::new()),
             state: Cell::new(KernelState::Starting),
             closed: Cell::new(false),
+            context: RefCell::new(None),
         });
         inner.set_state(KernelState::Starting);
         inner.start_worker();
@@ -290,9 +321,45 @@ impl KernelBridge {
         });
     }
 
-    /// Asks the kernel to forget its variables (the worker stays).
+    /// Asks the kernel to forget its variables (the worker stays). The session gets a new
+    /// id, as the kernel may count its runs from the start again.
     pub fn reset(&self) {
-        self.inner.post(&KernelRequest::Reset);
+        let inner = &self.inner;
+        inner.post(&KernelRequest::Reset);
+        // A worker that is not ready yet gets the renewed context when it says Ready (the
+        // kernel keeps its context across the queued reset).
+        if inner.renew_session_id() && inner.ready.get() {
+            inner.post_context();
+        }
+    }
+
+    /// Tells the kernel which notebook (and revision of it) it runs, for the runs it
+    /// records and the lineage of the models it fits. Call it when the notebook opens and
+    /// after each save; the session id stays until the worker is replaced or reset.
+    pub fn set_notebook(&self, notebook_id: &str, revision: u64) {
+        let inner = &self.inner;
+        {
+            let mut context = inner.context.borrow_mut();
+            let session_id = match context.take() {
+                Some(old) => old.session_id,
+                None => new_session_id(),
+            };
+            *context = Some(RunContext {
+                session_id,
+                notebook_id: Some(notebook_id.to_string()),
+                notebook_revision: Some(revision),
+            });
+        }
+        // A worker that is not ready yet gets it when it says Ready.
+        if inner.ready.get() {
+            inner.post_context();
+        }
+    }
+
+    /// What the kernel was last told about where it runs (`None` before
+    /// [`KernelBridge::set_notebook`]).
+    pub fn run_context(&self) -> Option<RunContext> {
+        self.inner.context.borrow().clone()
     }
 
     /// Throws the worker away and starts a new one (also the way out of a hung cell). The
@@ -337,6 +404,8 @@ impl Inner {
         let generation = self.generation.get() + 1;
         self.generation.set(generation);
         self.ready.set(false);
+        // A new worker is a new kernel session, counting its runs from the start.
+        self.renew_session_id();
         let worker = match Worker::new(&self.worker_url) {
             Ok(worker) => worker,
             Err(e) => {
@@ -388,6 +457,8 @@ impl Inner {
             Ok(WorkerMessage::Event(KernelEvent::Ready)) => {
                 self.ready.set(true);
                 self.failed_starts.set(0);
+                // Before anything queued, so that no cell runs without knowing its notebook.
+                self.post_context();
                 let queued: Vec<Outgoing> = self.outbox.borrow_mut().drain(..).collect();
                 let busy = self.pending.borrow().is_some();
                 self.set_state(if busy {
@@ -547,6 +618,25 @@ impl Inner {
             live.worker.set_onerror(None);
             live.worker.terminate();
             *self.retired.borrow_mut() = Some(live);
+        }
+    }
+
+    /// Gives the context a new session id; tells whether there is a context.
+    fn renew_session_id(&self) -> bool {
+        match self.context.borrow_mut().as_mut() {
+            Some(context) => {
+                context.session_id = new_session_id();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Sends the context, if the page gave one, to a ready worker.
+    fn post_context(self: &Rc<Self>) {
+        let context = self.context.borrow().clone();
+        if let Some(context) = context {
+            self.post(&KernelRequest::SetContext(context));
         }
     }
 

@@ -1,6 +1,7 @@
 //! Running cells: one at a time, in the order asked, on the kernel worker; carrying out the
-//! effects a finished cell asks for (fetching files, storing and deploying models); and
-//! turning a dead kernel into a failed cell instead of a stuck page.
+//! effects a finished cell asks for (fetching files, storing and deploying models,
+//! recording experiment runs); and turning a dead kernel into a failed cell instead of a
+//! stuck page.
 
 use std::cell::{Cell as StdCell, RefCell};
 use std::collections::VecDeque;
@@ -8,7 +9,8 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use oxbook_protocol::{
-    Cell, CellError, CellId, CellKind, CellStatus, Effect, EndpointSpec, Output,
+    Cell, CellError, CellId, CellKind, CellStatus, Effect, EffectOutcome, EndpointSpec, Output,
+    RunContext, RunRecord, RunSpec,
 };
 
 use crate::api;
@@ -238,14 +240,29 @@ impl Runner {
             }
             let mut outputs = run.outputs;
             let mut status = run.status;
+            let context = kernel.run_context();
+            let mut recorded = Vec::new();
             for effect in run.effects {
-                if let Some(output) = carry_out(effect).await {
+                let output = match effect {
+                    Effect::RecordRun { run } => {
+                        match record_run(run.clone(), context.as_ref()).await {
+                            EffectOutcome::Recorded { .. } => {
+                                recorded.push(run);
+                                None
+                            }
+                            outcome => Some(outcome_output(&outcome)),
+                        }
+                    }
+                    effect => carry_out(effect).await,
+                };
+                if let Some(output) = output {
                     if matches!(output, Output::Error(_)) {
                         status = CellStatus::Failed;
                     }
                     outputs.push(output);
                 }
             }
+            outputs.extend(recorded_outputs(&recorded));
             return finish(cell, outputs, status);
         }
     }
@@ -272,10 +289,13 @@ fn finish(cell: &CellModel, outputs: Vec<Output>, status: CellStatus) -> CellSta
     status
 }
 
-/// Carries out a model effect and says how it went (files are fetched before this).
+/// Carries out a model effect and says how it went (files are fetched before this, runs
+/// recorded by [`record_run`]).
 async fn carry_out(effect: Effect) -> Option<Output> {
     match effect {
         Effect::FetchFile { .. } => None,
+        // Recorded by the cell's run, which sums the recorded runs up in one place.
+        Effect::RecordRun { .. } => None,
         Effect::SaveModel {
             model_name,
             artifact,
@@ -325,5 +345,88 @@ pub fn deployed_message(endpoint: &str, model_name: &str, version: u32, url: &st
         format!("Deployed {model_name} v{version} — prediction URL: {url}")
     } else {
         format!("Deployed {model_name} v{version} to endpoint {endpoint} — prediction URL: {url}")
+    }
+}
+
+/// Records a run the kernel did on the server, with the notebook and revision the kernel
+/// was told it runs.
+pub async fn record_run(run: RunSpec, context: Option<&RunContext>) -> EffectOutcome {
+    let record = RunRecord {
+        spec: run,
+        notebook_id: context.and_then(|c| c.notebook_id.clone()),
+        notebook_revision: context.and_then(|c| c.notebook_revision),
+        created_at: String::new(),
+    };
+    match api::record_run(&record).await {
+        Ok(stored) => EffectOutcome::Recorded {
+            run_id: stored.spec.id,
+        },
+        Err(e) => EffectOutcome::Failed {
+            message: e.to_string(),
+        },
+    }
+}
+
+/// How an effect's outcome shows under its cell.
+pub fn outcome_output(outcome: &EffectOutcome) -> Output {
+    match outcome {
+        EffectOutcome::Deployed {
+            endpoint,
+            model,
+            url,
+        } => Output::text(deployed_message(endpoint, &model.name, model.version, url)),
+        EffectOutcome::Saved { model } => {
+            Output::text(format!("Saved model {} v{}", model.name, model.version))
+        }
+        EffectOutcome::Recorded { run_id } => Output::text(format!("Recorded run {run_id}")),
+        EffectOutcome::Failed { message } => error_output("RecordRunFailed", message.clone()),
+    }
+}
+
+/// Up to this many recorded runs get a line each under their cell; more (a sweep over
+/// settings) get one line together.
+pub const RUN_LINES_MAX: usize = 3;
+
+/// The lines under a cell for the runs it recorded.
+pub fn recorded_outputs(runs: &[RunSpec]) -> Vec<Output> {
+    match runs {
+        [] => Vec::new(),
+        [first, .., last] if runs.len() > RUN_LINES_MAX => vec![Output::text(format!(
+            "Recorded {} runs ({} … {}): compare them on the Runs page",
+            runs.len(),
+            first.id,
+            last.id
+        ))],
+        _ => runs
+            .iter()
+            .map(|run| Output::text(recorded_message(run)))
+            .collect(),
+    }
+}
+
+/// `Recorded run ID: fit random_forest on hats.csv, train_accuracy=0.93`.
+pub fn recorded_message(run: &RunSpec) -> String {
+    let mut text = format!(
+        "Recorded run {}: {} {}",
+        run.id,
+        run.kind.name(),
+        run.algorithm
+    );
+    if let Some(dataset) = &run.dataset {
+        text.push_str(&format!(" on {}", dataset.name));
+    }
+    for (name, value) in &run.metrics {
+        text.push_str(&format!(", {name}={}", short_number(*value)));
+    }
+    text
+}
+
+/// At most four decimals, without trailing zeros: `0.9`, `0.8125`, `41.5`.
+pub fn short_number(value: f64) -> String {
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" => "0".to_string(),
+        _ => text.to_string(),
     }
 }

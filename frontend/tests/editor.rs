@@ -257,3 +257,25 @@ async fn a_failed_deployment_becomes_an_error_output() {
         "{shown}"
     );
 }
+
+#[wasm_bindgen_test]
+async fn runs_are_recorded_with_the_notebook_and_failures_shown() {
+    // The test runner's server has no /api: recording the run fails, naming it.
+    let root = mount_editor(vec![code("c1", "context"), code("c2", "record it")]);
+    click(&root, "#run-all");
+    wait_for("both cells", || {
+        status(&root, "c1") == "done" && status(&root, "c2") == "failed"
+    })
+    .await;
+    let shown = text(&root, &format!("{} pre.output-text", cell_sel("c1")));
+    let context: oxbook_protocol::RunContext =
+        serde_json::from_str(&shown).unwrap_or_else(|e| panic!("{e}: {shown}"));
+    assert_eq!(context.notebook_id.as_deref(), Some("nb-test"));
+    assert_eq!(context.notebook_revision, Some(0));
+    let error = text(&root, &format!("{} div.output-error", cell_sel("c2")));
+    assert!(
+        error.contains("RecordRunFailed")
+            && error.contains(&format!("recording run '{}.1'", context.session_id)),
+        "{error}"
+    );
+}

@@ -1,6 +1,7 @@
 //! The bridge to the kernel worker, against stand-in workers speaking the real protocol:
 //! requests made before the worker is ready, a crash (thrown error), a panic report, a
-//! worker that never starts, and a restart while a cell hangs.
+//! worker that never starts, a restart while a cell hangs, and the run context each new
+//! kernel session is given.
 #![cfg(target_arch = "wasm32")]
 
 mod common;
@@ -9,8 +10,10 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use common::{wait_for, worker_url, BROKEN_KERNEL, FAKE_KERNEL};
-use oxbook_frontend::kernel_bridge::{KernelBridge, KernelError, KernelState, MAX_START_ATTEMPTS};
-use oxbook_protocol::{CellStatus, Output};
+use oxbook_frontend::kernel_bridge::{
+    new_session_id, KernelBridge, KernelError, KernelState, MAX_START_ATTEMPTS,
+};
+use oxbook_protocol::{CellStatus, Output, RunContext};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -148,4 +151,71 @@ async fn restart_interrupts_a_hung_cell() {
     assert_eq!(run.outputs, vec![Output::text("echo: fresh files=0")]);
     assert_eq!(bridge.workers_started(), 2);
     bridge.shutdown();
+}
+
+/// The context the stand-in kernel was last sent, as it reports it.
+async fn kernel_context(bridge: &KernelBridge, cell: &str) -> Option<RunContext> {
+    let run = bridge
+        .execute(cell, "context")
+        .await
+        .expect("the cell runs");
+    let [Output::DisplayData { data }] = run.outputs.as_slice() else {
+        panic!("one output expected: {run:?}")
+    };
+    serde_json::from_str(data.text.as_deref().expect("text")).expect("context JSON")
+}
+
+#[wasm_bindgen_test]
+async fn each_kernel_session_gets_the_notebook_and_a_fresh_session_id() {
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    assert_eq!(bridge.run_context(), None);
+    // Without a notebook, nothing is sent.
+    assert_eq!(kernel_context(&bridge, "c0").await, None);
+
+    bridge.set_notebook("nb-1", 3);
+    let first = kernel_context(&bridge, "c1").await.expect("a context");
+    assert_eq!(first.notebook_id.as_deref(), Some("nb-1"));
+    assert_eq!(first.notebook_revision, Some(3));
+    assert_eq!(Some(&first), bridge.run_context().as_ref());
+    assert!(
+        uuid::Uuid::parse_str(&first.session_id).is_ok_and(|u| u.get_version_num() == 4),
+        "a v4 UUID: {}",
+        first.session_id
+    );
+
+    // A save moves the revision on; the session is the same kernel, so its id stays.
+    bridge.set_notebook("nb-1", 4);
+    let saved = kernel_context(&bridge, "c2").await.unwrap();
+    assert_eq!(saved.notebook_revision, Some(4));
+    assert_eq!(saved.session_id, first.session_id);
+
+    // A restarted kernel counts runs from the start: it gets a new session id, before any cell.
+    bridge.restart();
+    let restarted = kernel_context(&bridge, "c3").await.unwrap();
+    assert_ne!(restarted.session_id, first.session_id);
+    assert_eq!(restarted.notebook_id.as_deref(), Some("nb-1"));
+    assert_eq!(restarted.notebook_revision, Some(4));
+
+    // So does a reset one.
+    bridge.reset();
+    let reset = kernel_context(&bridge, "c4").await.unwrap();
+    assert_ne!(reset.session_id, restarted.session_id);
+    assert_eq!(Some(&reset), bridge.run_context().as_ref());
+
+    // And one that replaced a crashed worker.
+    assert!(bridge.execute("c5", "crash").await.is_err());
+    let respawned = kernel_context(&bridge, "c6").await.unwrap();
+    assert_ne!(respawned.session_id, reset.session_id);
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+fn session_ids_are_random_v4_uuids() {
+    let ids: std::collections::BTreeSet<String> = (0..50).map(|_| new_session_id()).collect();
+    assert_eq!(ids.len(), 50);
+    for id in &ids {
+        let parsed = uuid::Uuid::parse_str(id).expect("a UUID");
+        assert_eq!(parsed.get_version_num(), 4);
+        assert!(oxbook_protocol::is_valid_run_id(&format!("{id}.1")));
+    }
 }

@@ -11,11 +11,16 @@ use serde_json::Value;
 
 use crate::datetime::parse_datetime;
 use crate::frame::{Column, ColumnData, DType, Frame};
-use crate::model::{FittedModel, Matrix, Settings, ALGORITHMS};
+use crate::model::{task_of, FittedModel, Matrix, Output, Settings, Task, ALGORITHMS};
 use crate::recipe::Recipe;
 
 /// The artifact format this kernel writes; it reads this and older ones. Bump it whenever
-/// the document's shape changes.
+/// the document's shape changes so that an older kernel would misread it.
+///
+/// Still 1 with regressors: `task`, `target_dtype` and an absent `target` or empty
+/// `class_labels` were added with defaults that make every earlier document a classifier
+/// as before, and an older kernel refuses a regressor (or any newer algorithm) by its
+/// algorithm name, with a clear error, rather than misreading it.
 pub const ARTIFACT_FORMAT_VERSION: u32 = 1;
 
 /// One class of a classifier, as the target column held it. Serializes as the plain JSON
@@ -68,10 +73,20 @@ pub struct ModelArtifact {
     pub format_version: u32,
     /// One of [`ALGORITHMS`]; also the variant of `settings` and `fitted`.
     pub algorithm: String,
+    /// What the model does; the algorithm's task. Artifacts from before tasks existed are
+    /// classifiers.
+    #[serde(default)]
+    pub task: Task,
     /// The kernel that fitted the model, e.g. `oxbook-kernel 0.1.0`.
     pub created_with: String,
-    /// The column the model predicts.
-    pub target: String,
+    /// The column the model predicts; none for unsupervised models.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The type the target column had in training: bool, int or str for a classifier,
+    /// float or int for a regressor. Absent for unsupervised models and artifacts from
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_dtype: Option<DType>,
     /// The inputs, in the order the fitted parameters use them: columns of the frame the
     /// model was fitted on, after the recipe.
     pub features: Vec<FeatureSpec>,
@@ -83,7 +98,9 @@ pub struct ModelArtifact {
     /// predicting (see [`crate::recipe`]). Empty when the model reads raw columns.
     #[serde(default)]
     pub recipe: Recipe,
-    /// The classes, sorted; probabilities are given in this order.
+    /// A classifier's classes, sorted; probabilities are given in this order. Empty for
+    /// every other task.
+    #[serde(default)]
     pub class_labels: Vec<ClassLabel>,
     pub settings: Settings,
     pub fitted: FittedModel,
@@ -91,6 +108,26 @@ pub struct ModelArtifact {
     /// out when written, since JSON cannot hold them.
     #[serde(default, serialize_with = "finite_metrics")]
     pub metrics: BTreeMap<String, f64>,
+    /// Where the model came from; absent in artifacts from before lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lineage: Option<Lineage>,
+}
+
+/// The run that fitted a model and where it ran.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Lineage {
+    /// The experiment run (see [`oxbook_protocol::RunSpec`]).
+    pub run_id: String,
+    /// The bytes the training data came from, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<oxbook_protocol::DatasetRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notebook_revision: Option<u64>,
+    /// When it was fitted (RFC 3339, UTC), by the host's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
 }
 
 fn finite_metrics<S: serde::Serializer>(
@@ -148,6 +185,14 @@ pub enum PredictError {
     InvalidModel(String),
     #[error("preparing the rows with the model's recipe failed: {0}")]
     Recipe(String),
+    #[error("this needs {} model, but '{algorithm}' is {}", .expected.model_noun(), .found.model_noun())]
+    WrongTask {
+        expected: Task,
+        found: Task,
+        algorithm: String,
+    },
+    #[error("the model's prediction for row {row} is not a finite number")]
+    NonFinitePrediction { row: usize },
     #[error(
         "this frame was prepared differently from the model's training data (its step {step} \
          is '{found}', the model's is '{expected}'); predict on raw rows or rows prepared \
@@ -160,12 +205,51 @@ pub enum PredictError {
     },
 }
 
-/// Predictions for some rows: per row the most probable class (the first in
-/// `class_labels` order on a tie) and the probability of each class in that order.
+/// A classifier's predictions for some rows: per row the predicted class (for models
+/// with probabilities, the most probable, the first in `class_labels` order on a tie) and,
+/// where the algorithm defines them, the probability of each class in that order.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Predictions {
+pub struct ClassPredictions {
     pub labels: Vec<ClassLabel>,
-    pub probabilities: Vec<Vec<f64>>,
+    pub probabilities: Option<Vec<Vec<f64>>>,
+}
+
+/// A model's predictions for some rows, shaped by its task.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Predictions {
+    /// A classifier's classes and probabilities.
+    Classes(ClassPredictions),
+    /// A regressor's numbers, one per row.
+    Values(Vec<f64>),
+    /// A clustering's cluster per row (`-1` for noise).
+    Clusters(Vec<i64>),
+    /// A decomposition's coordinates per row, one per component.
+    Components(Vec<Vec<f64>>),
+}
+
+impl Predictions {
+    pub fn task(&self) -> Task {
+        match self {
+            Predictions::Classes(_) => Task::Classification,
+            Predictions::Values(_) => Task::Regression,
+            Predictions::Clusters(_) => Task::Clustering,
+            Predictions::Components(_) => Task::Decomposition,
+        }
+    }
+
+    /// How many rows were predicted.
+    pub fn len(&self) -> usize {
+        match self {
+            Predictions::Classes(c) => c.labels.len(),
+            Predictions::Values(v) => v.len(),
+            Predictions::Clusters(c) => c.len(),
+            Predictions::Components(c) => c.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
 }
 
 impl ModelArtifact {
@@ -234,6 +318,11 @@ impl ModelArtifact {
         &self.algorithm
     }
 
+    /// The column the model predicts, for a classifier or regressor.
+    pub fn target(&self) -> Option<&str> {
+        self.target.as_deref()
+    }
+
     pub fn feature_names(&self) -> Vec<String> {
         self.features.iter().map(|f| f.name.clone()).collect()
     }
@@ -271,6 +360,14 @@ impl ModelArtifact {
                 self.fitted.algorithm_name()
             ));
         }
+        if task_of(&self.algorithm) != Some(self.task) {
+            return inconsistent(format!(
+                "task is {} but '{}' does {}",
+                self.task,
+                self.algorithm,
+                self.settings.task()
+            ));
+        }
         if self.features.is_empty() {
             return inconsistent("no features".into());
         }
@@ -299,6 +396,38 @@ impl ModelArtifact {
         self.recipe
             .validate()
             .map_err(|e| ArtifactError::Inconsistent(format!("recipe: {e}")))?;
+        self.validate_task()?;
+        self.fitted
+            .check(self.features.len(), self.class_labels.len())
+            .map_err(ArtifactError::Inconsistent)
+    }
+
+    /// The parts that depend on the task: target and class labels.
+    fn validate_task(&self) -> Result<(), ArtifactError> {
+        let inconsistent = |m: String| Err(ArtifactError::Inconsistent(m));
+        match (self.task.is_supervised(), &self.target) {
+            (true, None) => return inconsistent(format!("{} without a target", self.task)),
+            (false, Some(target)) => {
+                return inconsistent(format!("{} with a target ('{target}')", self.task))
+            }
+            _ => {}
+        }
+        if self.task != Task::Classification && !self.class_labels.is_empty() {
+            return inconsistent(format!("class labels in a {} model", self.task));
+        }
+        match (self.task, self.target_dtype) {
+            (Task::Classification, Some(dtype @ (DType::Float | DType::Datetime)))
+            | (Task::Regression, Some(dtype @ (DType::Bool | DType::Str | DType::Datetime))) => {
+                return inconsistent(format!("a {} target of {dtype} values", self.task))
+            }
+            (Task::Clustering | Task::Decomposition, Some(dtype)) => {
+                return inconsistent(format!("a target type ({dtype}) in a {} model", self.task))
+            }
+            _ => {}
+        }
+        if self.task != Task::Classification {
+            return Ok(());
+        }
         if self.class_labels.len() < 2 {
             return inconsistent("fewer than 2 class labels".into());
         }
@@ -310,9 +439,39 @@ impl ModelArtifact {
         {
             return inconsistent("class labels must be distinct, sorted and of one type".into());
         }
-        self.fitted
-            .check(self.features.len(), self.class_labels.len())
-            .map_err(ArtifactError::Inconsistent)
+        if self.target_dtype.is_some_and(|t| t != dtype) {
+            return inconsistent(format!(
+                "the target was {} but the class labels are {dtype}",
+                self.target_dtype.unwrap_or(dtype)
+            ));
+        }
+        Ok(())
+    }
+
+    /// A classifier's predictions for every row of `frame` (see [`Self::predict`]); an
+    /// error for any other model.
+    pub fn predict_classes(&self, frame: &Frame) -> Result<ClassPredictions, PredictError> {
+        match self.predict(frame)? {
+            Predictions::Classes(classes) => Ok(classes),
+            other => Err(self.wrong_task(Task::Classification, other.task())),
+        }
+    }
+
+    /// A regressor's predictions for every row of `frame` (see [`Self::predict`]); an
+    /// error for any other model.
+    pub fn predict_values(&self, frame: &Frame) -> Result<Vec<f64>, PredictError> {
+        match self.predict(frame)? {
+            Predictions::Values(values) => Ok(values),
+            other => Err(self.wrong_task(Task::Regression, other.task())),
+        }
+    }
+
+    fn wrong_task(&self, expected: Task, found: Task) -> PredictError {
+        PredictError::WrongTask {
+            expected,
+            found,
+            algorithm: self.algorithm.clone(),
+        }
     }
 
     /// Predicts for every row of `frame`: raw rows (the model's [`Self::inputs`]), rows
@@ -321,6 +480,12 @@ impl ModelArtifact {
     /// own recipe says which. The features must then be float or int columns for numeric
     /// features, bool for bool, without nulls; other columns are ignored.
     pub fn predict(&self, frame: &Frame) -> Result<Predictions, PredictError> {
+        self.predict_prepared(&self.prepare(frame)?)
+    }
+
+    /// `frame` with whichever steps of the model's recipe it has not had replayed: the
+    /// rows as the model's features see them (see [`Self::predict`]).
+    pub fn prepare(&self, frame: &Frame) -> Result<Frame, PredictError> {
         let done = &frame.recipe().steps;
         let wanted = &self.recipe.steps;
         if let Some(step) = done.iter().zip(wanted).position(|(a, b)| a != b) {
@@ -331,13 +496,12 @@ impl ModelArtifact {
             });
         }
         if done.len() < wanted.len() {
-            let prepared = self
+            return self
                 .recipe
                 .replay(frame, done.len(), &self.feature_names())
-                .map_err(|e| PredictError::Recipe(e.to_string()))?;
-            return self.predict_prepared(&prepared);
+                .map_err(|e| PredictError::Recipe(e.to_string()));
         }
-        self.predict_prepared(frame)
+        Ok(frame.clone())
     }
 
     /// Predicts for a frame holding the features themselves.
@@ -414,42 +578,94 @@ impl ModelArtifact {
         Ok(self.response(predictions))
     }
 
+    /// The response of an endpoint: classes (with probabilities where the model defines
+    /// them and the class list), numbers, cluster ids or component coordinates.
     fn response(&self, predictions: Predictions) -> InvocationResponse {
-        InvocationResponse {
-            predictions: predictions.labels.iter().map(ClassLabel::to_json).collect(),
-            probabilities: Some(predictions.probabilities),
-            classes: Some(self.class_labels.iter().map(ClassLabel::to_json).collect()),
+        let plain = |predictions: Vec<Value>| InvocationResponse {
+            predictions,
+            probabilities: None,
+            classes: None,
+        };
+        match predictions {
+            Predictions::Classes(classes) => InvocationResponse {
+                predictions: classes.labels.iter().map(ClassLabel::to_json).collect(),
+                probabilities: classes.probabilities,
+                classes: Some(self.class_labels.iter().map(ClassLabel::to_json).collect()),
+            },
+            // Finite: predict_matrix checked.
+            Predictions::Values(values) => plain(values.into_iter().map(Value::from).collect()),
+            Predictions::Clusters(ids) => plain(ids.into_iter().map(Value::from).collect()),
+            Predictions::Components(rows) => plain(rows.into_iter().map(Value::from).collect()),
         }
     }
 
     fn predict_matrix(&self, x: &Matrix) -> Result<Predictions, PredictError> {
         // Fields are public: re-check rather than trust that nobody edited them.
         let classes = self.class_labels.len();
-        if x.cols != self.features.len() || classes < 2 {
-            return Err(PredictError::InvalidModel(
-                "features or classes do not match".into(),
-            ));
+        let invalid = |m: &str| Err(PredictError::InvalidModel(m.into()));
+        if x.cols != self.features.len() {
+            return invalid("features do not match");
+        }
+        if self.fitted.task() != self.task || (self.task == Task::Classification) != (classes >= 2)
+        {
+            return invalid("the task and the classes do not match");
         }
         self.fitted
             .check(x.cols, classes)
             .map_err(PredictError::InvalidModel)?;
-        let probabilities = self.fitted.probabilities(x, classes);
-        let labels = probabilities
-            .iter()
-            .map(|p| {
-                let mut best = 0;
-                for (c, &value) in p.iter().enumerate() {
-                    if value > p[best] {
-                        best = c;
-                    }
+        let label = |c: usize| self.class_labels.get(c).cloned();
+        let predictions = match self.fitted.predict(x, classes) {
+            Output::Probabilities(probabilities) => {
+                let labels = probabilities
+                    .iter()
+                    .map(|p| {
+                        let mut best = 0;
+                        for (c, &value) in p.iter().enumerate() {
+                            if value > p[best] {
+                                best = c;
+                            }
+                        }
+                        label(best)
+                    })
+                    .collect::<Option<Vec<_>>>();
+                Predictions::Classes(ClassPredictions {
+                    labels: labels.ok_or_else(|| {
+                        PredictError::InvalidModel("a class index out of range".into())
+                    })?,
+                    probabilities: Some(probabilities),
+                })
+            }
+            Output::Classes {
+                indices,
+                probabilities,
+            } => Predictions::Classes(ClassPredictions {
+                labels: indices
+                    .into_iter()
+                    .map(label)
+                    .collect::<Option<Vec<_>>>()
+                    .ok_or_else(|| {
+                        PredictError::InvalidModel("a class index out of range".into())
+                    })?,
+                probabilities,
+            }),
+            Output::Values(values) => {
+                if let Some(row) = values.iter().position(|v| !v.is_finite()) {
+                    return Err(PredictError::NonFinitePrediction { row });
                 }
-                self.class_labels[best].clone()
-            })
-            .collect();
-        Ok(Predictions {
-            labels,
-            probabilities,
-        })
+                Predictions::Values(values)
+            }
+            Output::Clusters(ids) => Predictions::Clusters(ids),
+            Output::Components(rows) => {
+                if let Some(row) = rows.iter().position(|r| !r.iter().all(|v| v.is_finite())) {
+                    return Err(PredictError::NonFinitePrediction { row });
+                }
+                Predictions::Components(rows)
+            }
+        };
+        if predictions.task() != self.task {
+            return invalid("the model predicted for another task");
+        }
+        Ok(predictions)
     }
 }
 

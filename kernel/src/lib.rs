@@ -16,10 +16,11 @@ pub mod rng;
 pub mod session;
 pub mod split;
 pub mod transform;
+pub mod validation;
 
 pub use artifact::{
-    ArtifactError, ClassLabel, FeatureSpec, ModelArtifact, PredictError, Predictions,
-    ARTIFACT_FORMAT_VERSION,
+    ArtifactError, ClassLabel, ClassPredictions, FeatureSpec, ModelArtifact, PredictError,
+    Predictions, ARTIFACT_FORMAT_VERSION,
 };
 pub use expr::{Expr, ExprError, Lit};
 pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
@@ -28,8 +29,8 @@ pub use load::{
 };
 pub use metrics::{accuracy, confusion_matrix, evaluate, ConfusionMatrix, Evaluation, MetricError};
 pub use model::{
-    fit, target_labels, FittedModel, LogisticRegressionSettings, ModelError, RandomForestSettings,
-    Settings,
+    fit, fit_monitored, target_labels, target_values, FitProgress, FittedModel,
+    LogisticRegressionSettings, ModelError, RandomForestSettings, Settings, Task,
 };
 pub use plot::{box_plot, corr_heatmap, histogram, scatter, PlotError};
 pub use recipe::{Recipe, Step};

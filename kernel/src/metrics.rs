@@ -9,9 +9,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use crate::artifact::{ClassLabel, ModelArtifact, PredictError, Predictions};
+use crate::artifact::{ClassLabel, ClassPredictions, ModelArtifact, PredictError};
 use crate::frame::{DType, Frame};
-use crate::model::{target_labels, ModelError};
+use crate::model::{target_labels, target_values, ModelError, Task};
 
 /// Tolerance on a probability row's sum.
 pub const PROBABILITY_SUM_TOLERANCE: f64 = 1e-6;
@@ -38,6 +38,21 @@ pub enum MetricError {
     Target(#[from] ModelError),
     #[error(transparent)]
     Predict(#[from] PredictError),
+    #[error(
+        "{metric} needs {}, but '{algorithm}' is {}{}",
+        .expected.model_noun(), .found.model_noun(), task_hint(*.found)
+    )]
+    WrongTask {
+        metric: &'static str,
+        expected: Task,
+        found: Task,
+        algorithm: String,
+    },
+    #[error("{metric} needs class probabilities, which '{algorithm}' does not give")]
+    NoProbabilities {
+        metric: &'static str,
+        algorithm: String,
+    },
     #[error("the labels mix {first} and {second} values; compare labels of one type")]
     MixedLabelTypes { first: DType, second: DType },
     #[error("unknown averaging '{0}'; use 'binary', 'micro', 'macro' or 'weighted'")]
@@ -181,7 +196,7 @@ fn pairwise_sum(a: &[f64]) -> f64 {
     }
 }
 
-fn numpy_mean(values: &[f64]) -> f64 {
+pub fn numpy_mean(values: &[f64]) -> f64 {
     numpy_sum(values) / values.len() as f64
 }
 
@@ -678,6 +693,24 @@ pub fn precision_recall_curve(
     })
 }
 
+/// Average precision, scikit-learn's `average_precision_score`: the precision at each
+/// threshold weighted by the recall gained there, −Σ (R[i+1] − R[i]) · P[i] over the
+/// curve (recall falling), with no interpolation.
+pub fn average_precision(
+    truth: &[ClassLabel],
+    scores: &[f64],
+    positive: &ClassLabel,
+) -> Result<f64, MetricError> {
+    let curve = precision_recall_curve(truth, scores, positive)?;
+    let terms: Vec<f64> = curve
+        .recall
+        .windows(2)
+        .zip(&curve.precision)
+        .map(|(r, p)| (r[0] - r[1]) * p)
+        .collect();
+    Ok(numpy_sum(&terms))
+}
+
 /// How one-vs-rest ROC AUC combines the classes' areas.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OvrAverage {
@@ -825,35 +858,104 @@ pub fn log_loss(
 
 // ----- evaluating a model ------------------------------------------------------------
 
-/// The truth in `frame`'s target column and the model's predictions for `frame`, after
+/// How to score a model of `task` instead, for [`MetricError::WrongTask`].
+fn task_hint(task: Task) -> &'static str {
+    match task {
+        Task::Classification => {
+            "; score classifiers with accuracy, f1, classification_report and the like"
+        }
+        Task::Regression => {
+            "; score regressors with regression_metrics(model, df), or mae, mse, rmse, r2 \
+             and mape"
+        }
+        Task::Clustering => "; score clusterings with inertia or silhouette",
+        Task::Decomposition => "",
+    }
+}
+
+/// That `artifact` is a model of the `expected` task, which `metric` scores.
+pub fn require_task(
+    artifact: &ModelArtifact,
+    expected: Task,
+    metric: &'static str,
+) -> Result<(), MetricError> {
+    if artifact.task == expected {
+        Ok(())
+    } else {
+        Err(MetricError::WrongTask {
+            metric,
+            expected,
+            found: artifact.task,
+            algorithm: artifact.algorithm.clone(),
+        })
+    }
+}
+
+/// The column a supervised model predicts, or the wrong-task error for `metric`.
+fn scored_target<'a>(
+    artifact: &'a ModelArtifact,
+    expected: Task,
+    metric: &'static str,
+) -> Result<&'a str, MetricError> {
+    require_task(artifact, expected, metric)?;
+    // A validated classifier or regressor has a target.
+    artifact.target().ok_or_else(|| MetricError::WrongTask {
+        metric,
+        expected,
+        found: artifact.task,
+        algorithm: artifact.algorithm.clone(),
+    })
+}
+
+/// The truth in `frame`'s target column and a classifier's predictions for `frame`, after
 /// checking that the target holds the model's type of class.
 pub fn truth_and_predictions(
     artifact: &ModelArtifact,
     frame: &Frame,
-) -> Result<(Vec<ClassLabel>, Predictions), MetricError> {
-    let truth = target_labels(frame, &artifact.target)?;
-    let found = frame
-        .column(&artifact.target)
-        .map_err(ModelError::from)?
-        .data
-        .dtype();
+) -> Result<(Vec<ClassLabel>, ClassPredictions), MetricError> {
+    let target = scored_target(artifact, Task::Classification, "scoring classes")?;
+    let truth = target_labels(frame, target)?;
+    let found = frame.column(target).map_err(ModelError::from)?.data.dtype();
     if let Some(expected) = artifact.class_labels.first().map(ClassLabel::dtype) {
         if found != expected {
             return Err(MetricError::TargetType {
-                column: artifact.target.clone(),
+                column: target.to_string(),
                 expected,
                 found,
             });
         }
     }
-    let predictions = artifact.predict(frame)?;
+    let predictions = artifact.predict_classes(frame)?;
     Ok((truth, predictions))
+}
+
+/// The numbers in `frame`'s target column and a regressor's predictions for `frame`.
+pub fn truth_and_values(
+    artifact: &ModelArtifact,
+    frame: &Frame,
+) -> Result<(Vec<f64>, Vec<f64>), MetricError> {
+    let target = scored_target(artifact, Task::Regression, "scoring numbers")?;
+    let truth = target_values(frame, target)?;
+    let predicted = artifact.predict_values(frame)?;
+    Ok((truth, predicted))
+}
+
+/// MAE, MSE, RMSE, R² and MAPE of a regressor on `frame`, which needs the model's
+/// features and its target column (R² needs at least two rows).
+pub fn evaluate_regression(
+    artifact: &ModelArtifact,
+    frame: &Frame,
+) -> Result<RegressionReport, MetricError> {
+    require_task(artifact, Task::Regression, "regression_metrics")?;
+    let (truth, predicted) = truth_and_values(artifact, frame)?;
+    regression_report(&truth, &predicted)
 }
 
 /// Scores `artifact` on `frame`, which needs the model's features and its target column.
 /// The confusion matrix lists the model's classes in order, then any class that only the
 /// frame has.
 pub fn evaluate(artifact: &ModelArtifact, frame: &Frame) -> Result<Evaluation, MetricError> {
+    require_task(artifact, Task::Classification, "accuracy")?;
     let (truth, predictions) = truth_and_predictions(artifact, frame)?;
     let predicted = predictions.labels;
     let accuracy = accuracy(&truth, &predicted)?;

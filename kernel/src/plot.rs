@@ -14,6 +14,8 @@ use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::frame::{ColumnData, DType, Frame, FrameError};
 
+pub mod model;
+
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 400;
 const TITLE_HEIGHT: u32 = 30;

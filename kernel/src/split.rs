@@ -144,3 +144,145 @@ pub fn stratified_train_test_split(
     let indices = stratified_split_indices(&labels, test_fraction, seed)?;
     Ok((frame.take(&indices.train), frame.take(&indices.test)))
 }
+
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum FoldError {
+    #[error("cross-validation needs at least 2 folds, not {folds}")]
+    TooFewFolds { folds: usize },
+    #[error("{folds} folds need at least {folds} rows; the frame has {rows}")]
+    TooFewRows { folds: usize, rows: usize },
+}
+
+fn check_folds(rows: usize, folds: usize) -> Result<(), FoldError> {
+    if folds < 2 {
+        return Err(FoldError::TooFewFolds { folds });
+    }
+    if rows < folds {
+        return Err(FoldError::TooFewRows { folds, rows });
+    }
+    Ok(())
+}
+
+/// The test rows of each of `folds` folds over `rows` rows shuffled with `seed`: every
+/// row is in exactly one fold, and the first `rows % folds` folds have one row more (as
+/// scikit-learn's `KFold`). Each fold's rows are in ascending order.
+pub fn k_fold_indices(rows: usize, folds: usize, seed: u64) -> Result<Vec<Vec<usize>>, FoldError> {
+    check_folds(rows, folds)?;
+    let mut order: Vec<usize> = (0..rows).collect();
+    SeededRng::new(seed).shuffle(&mut order);
+    let mut out = Vec::with_capacity(folds);
+    let mut start = 0;
+    for f in 0..folds {
+        let size = rows / folds + usize::from(f < rows % folds);
+        let mut fold = order[start..start + size].to_vec();
+        fold.sort_unstable();
+        out.push(fold);
+        start += size;
+    }
+    Ok(out)
+}
+
+/// Like [`k_fold_indices`], but each class of `labels` is spread evenly over the folds,
+/// so every fold keeps the classes' balance: class by class in value order, a class's
+/// rows (shuffled with `seed`) are dealt to the folds in turn, each class starting at the
+/// fold after the one the previous class ended on, so fold sizes differ by at most one.
+/// A class with fewer rows than folds leaves some folds without it (scikit-learn warns
+/// of the same); the returned note says which.
+pub fn stratified_k_fold_indices(
+    labels: &[Cell],
+    folds: usize,
+    seed: u64,
+) -> Result<(Vec<Vec<usize>>, Option<String>), FoldError> {
+    check_folds(labels.len(), folds)?;
+    let mut classes: BTreeMap<&Cell, Vec<usize>> = BTreeMap::new();
+    for (row, label) in labels.iter().enumerate() {
+        classes.entry(label).or_default().push(row);
+    }
+    let sparse: Vec<usize> = classes
+        .values()
+        .map(Vec::len)
+        .filter(|&n| n < folds)
+        .collect();
+    let mut rng = SeededRng::new(seed);
+    let mut out = vec![Vec::new(); folds];
+    let mut next = 0;
+    for members in classes.into_values() {
+        let mut members = members;
+        rng.shuffle(&mut members);
+        for row in members {
+            out[next].push(row);
+            next = (next + 1) % folds;
+        }
+    }
+    for fold in &mut out {
+        fold.sort_unstable();
+    }
+    let note = sparse.iter().min().map(|smallest| {
+        format!(
+            "{} class(es) have fewer rows than the {folds} folds (the smallest has \
+             {smallest}), so some folds lack them",
+            sparse.len()
+        )
+    });
+    Ok((out, note))
+}
+
+/// The rows not in `test`, ascending: the training rows of a fold.
+pub fn complement(rows: usize, test: &[usize]) -> Vec<usize> {
+    let mut in_test = vec![false; rows];
+    for &r in test {
+        in_test[r] = true;
+    }
+    (0..rows).filter(|&r| !in_test[r]).collect()
+}
+
+#[cfg(test)]
+mod fold_tests {
+    use super::*;
+
+    fn assert_partition(folds: &[Vec<usize>], rows: usize) {
+        let mut all: Vec<usize> = folds.iter().flatten().copied().collect();
+        all.sort_unstable();
+        assert_eq!(all, (0..rows).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn k_fold_partitions_rows_with_sklearn_sizes() {
+        let folds = k_fold_indices(11, 3, 7).unwrap();
+        assert_eq!(folds.iter().map(Vec::len).collect::<Vec<_>>(), [4, 4, 3]);
+        assert_partition(&folds, 11);
+        assert_eq!(folds, k_fold_indices(11, 3, 7).unwrap());
+        assert_ne!(folds, k_fold_indices(11, 3, 8).unwrap());
+        assert_eq!(
+            k_fold_indices(3, 1, 0).unwrap_err(),
+            FoldError::TooFewFolds { folds: 1 }
+        );
+        assert_eq!(
+            k_fold_indices(3, 5, 0).unwrap_err(),
+            FoldError::TooFewRows { folds: 5, rows: 3 }
+        );
+    }
+
+    #[test]
+    fn stratified_folds_keep_each_class_balanced() {
+        // 30 of class a, 10 of b, interleaved unevenly.
+        let labels: Vec<Cell> = (0..40).map(|i| Cell::Int(i64::from(i % 4 == 0))).collect();
+        let (folds, note) = stratified_k_fold_indices(&labels, 5, 3).unwrap();
+        assert!(note.is_none());
+        assert_partition(&folds, 40);
+        for fold in &folds {
+            assert_eq!(fold.len(), 8);
+            let ones = fold.iter().filter(|&&r| r % 4 == 0).count();
+            assert_eq!(ones, 2, "each fold holds a fifth of the minority class");
+        }
+        let few: Vec<Cell> = (0..10).map(|i| Cell::Int(i64::from(i == 0))).collect();
+        let (folds, note) = stratified_k_fold_indices(&few, 3, 0).unwrap();
+        assert_partition(&folds, 10);
+        assert!(note.unwrap().contains("the smallest has 1"));
+    }
+
+    #[test]
+    fn complement_is_the_other_rows() {
+        assert_eq!(complement(6, &[1, 4]), vec![0, 2, 3, 5]);
+    }
+}

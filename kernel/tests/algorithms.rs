@@ -71,8 +71,8 @@ fn decision_tree_learns_a_nonlinear_problem() {
     let held_out = accuracy(&model, &checkerboard(400, 10_000)).unwrap();
     assert!(held_out > 0.95, "held-out accuracy {held_out}");
     // Leaf probabilities are class shares: each row's sum to 1.
-    let predictions = model.predict(&checkerboard(50, 20_000)).unwrap();
-    for p in &predictions.probabilities {
+    let predictions = model.predict_classes(&checkerboard(50, 20_000)).unwrap();
+    for p in predictions.probabilities.as_ref().unwrap() {
         assert!((p.iter().sum::<f64>() - 1.0).abs() < 1e-12, "{p:?}");
     }
 }
@@ -135,12 +135,20 @@ fn knn_probabilities_are_neighbour_shares() {
     .unwrap();
     let query = Frame::new(vec![float("v", vec![8.0, 2.0])]).unwrap();
     let uniform = fit(&train, &names(&["v"]), "c", &knn(3, KnnWeights::Uniform)).unwrap();
-    let p = uniform.predict(&query).unwrap().probabilities;
+    let p = uniform
+        .predict_classes(&query)
+        .unwrap()
+        .probabilities
+        .unwrap();
     // 8 → neighbours 10, 11, 2: b, b, a.
     assert_eq!(p[0], vec![1.0 / 3.0, 2.0 / 3.0]);
     assert_eq!(p[1], vec![1.0, 0.0]);
     let distance = fit(&train, &names(&["v"]), "c", &knn(3, KnnWeights::Distance)).unwrap();
-    let p = distance.predict(&query).unwrap().probabilities;
+    let p = distance
+        .predict_classes(&query)
+        .unwrap()
+        .probabilities
+        .unwrap();
     // Weights 1/2, 1/3 (b) and 1/6 (a): shares 5/6 and 1/6.
     assert!((p[0][0] - 1.0 / 6.0).abs() < 1e-12, "{p:?}");
     assert!((p[0][1] - 5.0 / 6.0).abs() < 1e-12, "{p:?}");
@@ -156,7 +164,10 @@ fn knn_probabilities_are_neighbour_shares() {
         ])
         .unwrap();
         let one = fit(&train, &names(&["v"]), "c", &knn(1, KnnWeights::Uniform)).unwrap();
-        assert_eq!(one.predict(&tie).unwrap().probabilities[0], expected);
+        assert_eq!(
+            one.predict_classes(&tie).unwrap().probabilities.unwrap()[0],
+            expected
+        );
     }
 }
 
@@ -186,7 +197,11 @@ fn gaussian_nb_probabilities_match_hand_computation() {
     assert_eq!(fitted.means, vec![vec![1.0], vec![5.0]]);
     assert!((fitted.variances[0][0] - (1.0 + 5e-9)).abs() < 1e-15);
     let query = Frame::new(vec![float("v", vec![3.0, 1.0])]).unwrap();
-    let p = model.predict(&query).unwrap().probabilities;
+    let p = model
+        .predict_classes(&query)
+        .unwrap()
+        .probabilities
+        .unwrap();
     assert!((p[0][0] - 0.5).abs() < 1e-12, "{p:?}");
     // log p(a|1) − log p(b|1) = (16 − 0) / (2 σ²) = 8 / σ².
     let expected = 1.0 / (1.0 + (-8.0 / (1.0 + 5e-9f64)).exp());
@@ -294,10 +309,13 @@ fn artifacts_round_trip_with_identical_predictions() {
         let loaded = ModelArtifact::from_json(&text).unwrap();
         assert_eq!(loaded, model);
         assert_eq!(loaded.to_json(), text);
-        let before = model.predict(&query).unwrap();
-        let after = loaded.predict(&query).unwrap();
+        let before = model.predict_classes(&query).unwrap();
+        let after = loaded.predict_classes(&query).unwrap();
         assert_eq!(before.labels, after.labels);
-        assert_eq!(bits(&before.probabilities), bits(&after.probabilities));
+        assert_eq!(
+            bits(before.probabilities.as_ref().unwrap()),
+            bits(after.probabilities.as_ref().unwrap())
+        );
         // Records, as an endpoint receives them.
         let records: Vec<serde_json::Map<String, serde_json::Value>> = (0..3)
             .map(|i| {
@@ -314,7 +332,7 @@ fn artifacts_round_trip_with_identical_predictions() {
                 .iter()
                 .map(|p| p.to_bits())
                 .collect::<Vec<_>>(),
-            before.probabilities[0]
+            before.probabilities.as_ref().unwrap()[0]
                 .iter()
                 .map(|p| p.to_bits())
                 .collect::<Vec<_>>()
@@ -370,7 +388,13 @@ fn predictions_are_identical_on_every_platform() {
     });
     for settings in [shallow, knn(7, KnnWeights::Distance), nb()] {
         let model = fit(&frame, &features, "class", &settings).unwrap();
-        found.push(fingerprint(&model.predict(&query).unwrap().probabilities));
+        found.push(fingerprint(
+            &model
+                .predict_classes(&query)
+                .unwrap()
+                .probabilities
+                .unwrap(),
+        ));
     }
     assert_eq!(
         found,

@@ -89,6 +89,13 @@ fn render(run: &CellRun) -> String {
                 let model = ModelArtifact::from_json(artifact).expect("saved artifact parses");
                 format!("effect: save {model_name}: {}", model.algorithm_name())
             }
+            Effect::RecordRun { run } => {
+                format!(
+                    "effect: record {} run of {}",
+                    run.kind.name(),
+                    run.algorithm
+                )
+            }
         });
     }
     lines.join("\n")
@@ -491,6 +498,7 @@ deploy(model, "no spaces")"#,
         expect![[r#"
             [1] status: done
             logistic_regression model predicting 'member'
+            task: classification
             features: age (int), income (float)
             classes: false, true
             settings: l2_penalty: 0.0, max_iterations: 300

@@ -89,6 +89,8 @@ fn render(run: &CellRun) -> String {
                 format!("effect: deploy model '{model_name}' to endpoint '{endpoint}'")
             }
             Effect::SaveModel { model_name, .. } => format!("effect: save model '{model_name}'"),
+            // Every fit records a run; the examples show what cells print, not that.
+            Effect::RecordRun { .. } => continue,
         });
     }
     lines.iter().map(|l| format!("{l}\n")).collect()

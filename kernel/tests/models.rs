@@ -152,7 +152,7 @@ fn logistic_probabilities_match_hand_computation() {
     };
     assert_eq!(params.coefficients.len(), 1);
     assert!(params.converged, "{params:?}");
-    let predicted = model.predict(&frame).unwrap();
+    let predicted = model.predict_classes(&frame).unwrap();
     for row in 0..frame.row_count() {
         let mut z = params.intercepts[0];
         for (j, name) in features.iter().enumerate() {
@@ -160,7 +160,7 @@ fn logistic_probabilities_match_hand_computation() {
             z += params.coefficients[0][j] * (x - params.means[j]) / params.scales[j];
         }
         let p = 1.0 / (1.0 + (-z).exp());
-        let got = &predicted.probabilities[row];
+        let got = &predicted.probabilities.as_ref().unwrap()[row];
         assert!(
             (got[1] - p).abs() < 1e-12 && (got[0] - (1.0 - p)).abs() < 1e-12,
             "row {row}"
@@ -176,7 +176,7 @@ fn logistic_probabilities_match_hand_computation() {
         panic!("not logistic")
     };
     assert_eq!(params.coefficients.len(), 3);
-    let predicted = model.predict(&frame).unwrap();
+    let predicted = model.predict_classes(&frame).unwrap();
     for row in 0..frame.row_count() {
         let scores: Vec<f64> = (0..3)
             .map(|c| {
@@ -193,7 +193,7 @@ fn logistic_probabilities_match_hand_computation() {
         for (c, score) in scores.iter().enumerate() {
             let p = (score - max).exp() / sum;
             assert!(
-                (predicted.probabilities[row][c] - p).abs() < 1e-12,
+                (predicted.probabilities.as_ref().unwrap()[row][c] - p).abs() < 1e-12,
                 "row {row} class {c}"
             );
         }
@@ -239,8 +239,8 @@ fn forest_learns_a_nonlinear_problem() {
     );
     let scores = evaluate(&model, &test).unwrap();
     assert!(scores.accuracy > 0.9, "accuracy {}", scores.accuracy);
-    let predicted = model.predict(&test).unwrap();
-    for p in &predicted.probabilities {
+    let predicted = model.predict_classes(&test).unwrap();
+    for p in predicted.probabilities.as_ref().unwrap() {
         assert!((p[0] + p[1] - 1.0).abs() < 1e-12 && p.iter().all(|v| (0.0..=1.0).contains(v)));
     }
     // A linear model cannot do this; the forest is not doing it by accident.
@@ -325,10 +325,13 @@ fn artifact_round_trip_gives_identical_predictions() {
         );
         let loaded = ModelArtifact::from_json(&text).unwrap();
         assert_eq!(loaded.to_json(), text);
-        let before = model.predict(&frame).unwrap();
-        let after = loaded.predict(&frame).unwrap();
+        let before = model.predict_classes(&frame).unwrap();
+        let after = loaded.predict_classes(&frame).unwrap();
         assert_eq!(before.labels, after.labels);
-        assert_eq!(bits(&before.probabilities), bits(&after.probabilities));
+        assert_eq!(
+            bits(before.probabilities.as_ref().unwrap()),
+            bits(after.probabilities.as_ref().unwrap())
+        );
     }
 }
 
@@ -475,7 +478,7 @@ fn predict_records_checks_each_value() {
     ])
     .unwrap();
     assert_eq!(
-        bits(&model.predict(&same).unwrap().probabilities),
+        bits(&model.predict_classes(&same).unwrap().probabilities.unwrap()),
         bits(&probabilities)
     );
 
@@ -551,7 +554,7 @@ fn predict_on_frames_checks_columns() {
     .unwrap();
     let without = frame.select(&names(&["age", "member"])).unwrap();
     assert_eq!(
-        model.predict(&without).unwrap_err(),
+        model.predict_classes(&without).unwrap_err(),
         PredictError::MissingColumn {
             column: "income".into()
         }
@@ -563,7 +566,7 @@ fn predict_on_frames_checks_columns() {
     ])
     .unwrap();
     assert!(
-        matches!(model.predict(&wrong), Err(PredictError::ColumnType { column, .. }) if column == "income")
+        matches!(model.predict_classes(&wrong), Err(PredictError::ColumnType { column, .. }) if column == "income")
     );
     let nulls = Frame::new(vec![
         float("age", vec![1.0, 2.0]),
@@ -575,7 +578,7 @@ fn predict_on_frames_checks_columns() {
     ])
     .unwrap();
     assert_eq!(
-        model.predict(&nulls).unwrap_err(),
+        model.predict_classes(&nulls).unwrap_err(),
         PredictError::Null {
             row: 1,
             column: "income".into()
@@ -588,7 +591,7 @@ fn predict_on_frames_checks_columns() {
         boolean("member", vec![true]),
     ])
     .unwrap();
-    assert_eq!(model.predict(&ints).unwrap().labels.len(), 1);
+    assert_eq!(model.predict_classes(&ints).unwrap().labels.len(), 1);
 }
 
 #[cfg_attr(not(target_arch = "wasm32"), test)]
@@ -865,7 +868,7 @@ fn evaluate_uses_the_artifact_target() {
     let frame = checkerboard(100);
     let model = fit(&frame, &names(&["x", "y"]), "class", &forest(5, 2)).unwrap();
     let result = evaluate(&model, &frame).unwrap();
-    let predicted = model.predict(&frame).unwrap().labels;
+    let predicted = model.predict_classes(&frame).unwrap().labels;
     let truth = oxbook_kernel::target_labels(&frame, "class").unwrap();
     assert_eq!(result.accuracy, accuracy(&truth, &predicted).unwrap());
     assert_eq!(
@@ -957,11 +960,11 @@ fn hex(values: &[Vec<f64>]) -> Value {
 fn model_fingerprint(model: &ModelArtifact, test: &Frame) -> Value {
     let mut artifact: Value = serde_json::from_str(&model.to_json()).unwrap();
     artifact.as_object_mut().unwrap().remove("created_with");
-    let predicted = model.predict(test).unwrap();
+    let predicted = model.predict_classes(test).unwrap();
     json!({
         "artifact": artifact,
         "labels": predicted.labels.iter().map(ClassLabel::to_json).collect::<Vec<_>>(),
-        "probabilities": hex(&predicted.probabilities),
+        "probabilities": hex(predicted.probabilities.as_ref().unwrap()),
     })
 }
 

@@ -913,6 +913,7 @@ model.predict(df.standard_scale("age"))"#,
         expect![[r#"
             [1] status: done
             logistic_regression model predicting 'member'
+            task: classification
             features: age (int), city_Oslo (int)
             inputs: age (int), city (str)
             recipe: 1 step (recipe(model) lists them)

@@ -18,6 +18,9 @@ pub enum KernelRequest {
     /// parser in chunks. The bytes do not travel in this message: the page posts the
     /// browser `File` (or the worker fetches `source` when it is a URL) beside it.
     Load(LoadRequest),
+    /// Where the kernel runs; sent once after start (and again when the notebook is saved
+    /// under a new revision). Runs and model lineage carry it.
+    SetContext(crate::run::RunContext),
 }
 
 /// A table to stream into a notebook variable.
@@ -113,6 +116,9 @@ pub enum Effect {
         model_name: String,
         artifact: String,
     },
+    /// Record an experiment run (a fit or a cross-validation) on the server, adding the
+    /// host's [`crate::run::RunContext`]. Hosts without a server may skip it.
+    RecordRun { run: crate::run::RunSpec },
 }
 
 /// How the host reports having carried out an effect, shown under the cell.
@@ -125,6 +131,9 @@ pub enum EffectOutcome {
     },
     Saved {
         model: crate::model::ModelId,
+    },
+    Recorded {
+        run_id: String,
     },
     Failed {
         message: String,

@@ -7,6 +7,7 @@ pub mod dataset;
 pub mod kernel;
 pub mod model;
 pub mod notebook;
+pub mod run;
 
 pub use dataset::{
     is_valid_dataset_name, DatasetColumn, DatasetFormat, DatasetInfo, DATASET_NAME_RULE,
@@ -22,6 +23,7 @@ pub use notebook::{
     Cell, CellError, CellId, CellKind, MimeBundle, Notebook, NotebookId, NotebookSummary, Output,
     TableColumn, TableData, NOTEBOOK_SCHEMA_VERSION,
 };
+pub use run::{is_valid_run_id, DatasetRef, RunContext, RunKind, RunRecord, RunSpec, RUN_ID_RULE};
 
 /// A JSON error body as every Oxbook HTTP route returns it: `{"error": "..."}`.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]

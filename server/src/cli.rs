@@ -129,9 +129,10 @@ pub struct RunArgs {
     /// A notebook JSON file, or the id of a notebook on --server.
     #[arg(value_name = "NOTEBOOK")]
     pub notebook: String,
-    /// Oxbook server to fetch the notebook and relative file URLs from, and to deploy and
-    /// save models to (e.g. http://127.0.0.1:8080). Without it, files come from
-    /// --static-dir or the local disk and models are written to --out-dir.
+    /// Oxbook server to fetch the notebook and relative file URLs from, to deploy and save
+    /// models to, and to record experiment runs on (e.g. http://127.0.0.1:8080). Without
+    /// it, files come from --static-dir or the local disk, and models and runs are written
+    /// to --out-dir.
     #[arg(long, env = "OXBOOK_SERVER", value_name = "URL")]
     pub server: Option<Url>,
     /// Without --server: the directory that URLs starting with /static/ map to.
@@ -142,7 +143,8 @@ pub struct RunArgs {
         value_name = "DIR"
     )]
     pub static_dir: PathBuf,
-    /// Without --server: where saved and deployed models are written, as NAME.model.json.
+    /// Without --server: where saved and deployed models are written, as NAME.model.json,
+    /// and experiment runs appended to runs.jsonl (one JSON run per line).
     #[arg(long, env = "OXBOOK_OUT_DIR", default_value = ".", value_name = "DIR")]
     pub out_dir: PathBuf,
 }

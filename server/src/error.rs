@@ -1,7 +1,7 @@
 //! The one error type of the HTTP API, its mapping to statuses and `{"error": "..."}`
 //! bodies, and the extractors that route malformed input through it.
 
-use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection};
+use axum::extract::rejection::{BytesRejection, JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -26,6 +26,9 @@ pub enum AppError {
     /// The body could not be read (too large, or the connection broke).
     #[error("{}", .0.body_text())]
     Body(#[from] BytesRejection),
+    /// The query string does not parse (an unknown parameter, a limit that is not a number).
+    #[error("{}", .0.body_text())]
+    Query(#[from] QueryRejection),
 
     #[error("no notebook with id `{}`", echo(.0))]
     NotebookNotFound(String),
@@ -95,6 +98,29 @@ pub enum AppError {
     /// The object store (local folder or bucket) failed.
     #[error("dataset store error: {0}")]
     Objects(#[from] object_store::Error),
+    #[error(
+        "invalid run id `{}`: a run id is {}",
+        echo(.0),
+        oxbook_protocol::RUN_ID_RULE
+    )]
+    InvalidRunId(String),
+    /// A run that parses but breaks a rule (a non-finite metric, an id differing from the path).
+    #[error("invalid run: {0}")]
+    InvalidRun(String),
+    #[error("no run with id `{0}`")]
+    RunNotFound(String),
+    #[error(
+        "run `{id}` is already recorded with a different {}; a run id names one run, so \
+         record a different run under a new id",
+        .fields.join(", ")
+    )]
+    RunConflict {
+        id: String,
+        fields: Vec<&'static str>,
+    },
+    /// A query parameter of `GET /api/runs` that parses but has no meaning.
+    #[error("{0}")]
+    InvalidRunQuery(String),
     #[error("missing query parameter `url`: call /api/fetch?url=https://...")]
     FetchNoUrl,
     #[error("`{}` is not a valid URL: {reason}", echo(.url))]
@@ -127,6 +153,12 @@ impl AppError {
             // A parameter that does not parse (a version `abc`) is a 400 in axum; kept.
             AppError::Path(rejection) => rejection.status(),
             AppError::Body(rejection) => rejection.status(),
+            AppError::Query(rejection) => rejection.status(),
+            AppError::RunNotFound(_) => StatusCode::NOT_FOUND,
+            AppError::RunConflict { .. } => StatusCode::CONFLICT,
+            AppError::InvalidRunId(_) | AppError::InvalidRun(_) | AppError::InvalidRunQuery(_) => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             AppError::NotebookNotFound(_)
             | AppError::ModelNotFound(_)
             | AppError::ModelVersionNotFound { .. }
@@ -217,6 +249,11 @@ impl<T: Serialize> IntoResponse for ApiJson<T> {
         axum::Json(self.0).into_response()
     }
 }
+
+/// `axum::extract::Query`, with rejections as [`AppError`]s.
+#[derive(Debug, Clone, Copy, Default, FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(AppError))]
+pub struct ApiQuery<T>(pub T);
 
 /// `axum::extract::Path`, with rejections as [`AppError`]s.
 #[derive(Debug, Clone, Copy, Default, FromRequestParts)]

@@ -1,15 +1,16 @@
 //! `oxbook run`: runs a notebook's code cells in order with the native kernel, prints their
-//! outputs, and carries out what the cells ask for (files, model saves and deploys).
+//! outputs, and carries out what the cells ask for (files, model saves and deploys, and
+//! experiment runs to record).
 
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use oxbook_kernel::Session;
 use oxbook_protocol::{
     CellKind, CellRun, CellStatus, Effect, EndpointInfo, EndpointSpec, ErrorBody, ModelId,
-    Notebook, Output, NOTEBOOK_SCHEMA_VERSION,
+    Notebook, Output, RunContext, RunRecord, RunSpec, NOTEBOOK_SCHEMA_VERSION,
 };
 use reqwest::Url;
 
@@ -72,6 +73,30 @@ pub struct RunSummary {
     pub endpoints: Vec<EndpointInfo>,
     /// Model files written without a server.
     pub written: Vec<PathBuf>,
+    /// Experiment runs recorded on the server, or written to [`RUNS_FILE_NAME`] without one,
+    /// as stored (`created_at` is set only by a server).
+    pub runs: Vec<RunRecord>,
+}
+
+/// Without a server, runs are appended to this file in `--out-dir`, one JSON
+/// [`RunRecord`] per line.
+pub const RUNS_FILE_NAME: &str = "runs.jsonl";
+
+/// Where the session runs: a fresh random session id (run ids start with it, so two runs of
+/// one notebook never share ids) and the notebook's id and revision.
+pub fn run_context(notebook: &Notebook) -> RunContext {
+    RunContext {
+        session_id: uuid::Uuid::new_v4().to_string(),
+        notebook_id: Some(notebook.id.clone()),
+        notebook_revision: Some(notebook.revision),
+    }
+}
+
+/// The kernel's clock: milliseconds since the Unix epoch (0 for a clock set before 1970).
+pub fn epoch_millis() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0)
 }
 
 /// Runs the notebook named by `args`, printing to `out`. Stops at the first failing cell.
@@ -82,7 +107,15 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunE
         remote: remote.as_ref(),
         static_dir: &args.static_dir,
     };
+    let context = run_context(&notebook);
     let mut session = Session::new();
+    session.set_context(context.clone());
+    session.set_clock(epoch_millis);
+    let host = EffectHost {
+        remote: remote.as_ref(),
+        out_dir: &args.out_dir,
+        context: &context,
+    };
     let mut summary = RunSummary::default();
     writeln!(
         out,
@@ -118,16 +151,8 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunE
         }
         summary.cells_run += 1;
         for effect in &run.effects {
-            carry_out(
-                effect,
-                index,
-                &cell.id,
-                remote.as_ref(),
-                &args.out_dir,
-                &mut summary,
-                out,
-            )
-            .await?;
+            host.carry_out(effect, index, &cell.id, &mut summary, out)
+                .await?;
         }
     }
     writeln!(out, "ran {} code cells", summary.cells_run)?;
@@ -186,87 +211,218 @@ async fn run_cell(
     })
 }
 
-/// Saves or deploys a model the cell produced: on the server when there is one, else as a
-/// file in `out_dir`.
-async fn carry_out(
-    effect: &Effect,
-    index: usize,
-    cell_id: &str,
-    remote: Option<&Remote>,
-    out_dir: &Path,
-    summary: &mut RunSummary,
-    out: &mut dyn Write,
-) -> Result<(), RunError> {
-    let fail = |message: String| RunError::Effect {
-        index,
-        id: cell_id.to_string(),
-        message,
-    };
-    let (model_name, artifact, endpoint) = match effect {
-        // Files were handed over before the cell finished; nothing is left to do.
-        Effect::FetchFile { .. } => return Ok(()),
-        Effect::SaveModel {
-            model_name,
-            artifact,
-        } => (model_name, artifact, None),
-        Effect::Deploy {
-            endpoint,
-            model_name,
-            artifact,
-        } => (model_name, artifact, Some(endpoint)),
-    };
-    if !is_valid_name(model_name) {
-        return Err(fail(format!(
-            "invalid model name `{model_name}`: use 1 to 64 characters of a-z, 0-9, `-` and `_`"
-        )));
+/// Where a run's effects go: the server when there is one, else files in `out_dir`.
+pub struct EffectHost<'a> {
+    remote: Option<&'a Remote>,
+    out_dir: &'a Path,
+    /// Added to each recorded run.
+    context: &'a RunContext,
+}
+
+impl<'a> EffectHost<'a> {
+    /// A host carrying effects out on `remote` (see [`Remote::new`]), or into `out_dir`
+    /// without one.
+    pub fn new(
+        remote: Option<&'a Remote>,
+        out_dir: &'a Path,
+        context: &'a RunContext,
+    ) -> EffectHost<'a> {
+        EffectHost {
+            remote,
+            out_dir,
+            context,
+        }
     }
-    match remote {
-        Some(remote) => {
-            let model = remote
-                .upload_model(model_name, artifact)
+
+    /// Carries out what cell `index` (id `cell_id`) asked for, printing one line per thing
+    /// done to `out` and noting it in `summary`.
+    pub async fn carry_out(
+        &self,
+        effect: &Effect,
+        index: usize,
+        cell_id: &str,
+        summary: &mut RunSummary,
+        out: &mut dyn Write,
+    ) -> Result<(), RunError> {
+        let fail = |message: String| RunError::Effect {
+            index,
+            id: cell_id.to_string(),
+            message,
+        };
+        match effect {
+            // Files were handed over before the cell finished; nothing is left to do.
+            Effect::FetchFile { .. } => Ok(()),
+            Effect::SaveModel {
+                model_name,
+                artifact,
+            } => self
+                .store_model(model_name, artifact, None, summary, out)
                 .await
-                .map_err(fail)?;
-            match endpoint {
-                Some(endpoint) => {
-                    let info = remote.put_endpoint(endpoint, &model).await.map_err(fail)?;
-                    let url = remote.url_of(&info.invocations_path).map_err(fail)?;
-                    writeln!(
-                        out,
-                        "deployed model `{}` version {} to endpoint `{}`: POST {url}",
-                        model.name, model.version, info.name
-                    )?;
-                    summary.endpoints.push(info);
-                }
-                None => writeln!(
-                    out,
-                    "saved model `{}` version {}",
-                    model.name, model.version
-                )?,
-            }
-            summary.models.push(model);
-        }
-        None => {
-            std::fs::create_dir_all(out_dir).map_err(|e| {
-                fail(format!(
-                    "cannot create the output directory {}: {e}",
-                    out_dir.display()
-                ))
-            })?;
-            let path = out_dir.join(format!("{model_name}.model.json"));
-            std::fs::write(&path, artifact)
-                .map_err(|e| fail(format!("cannot write {}: {e}", path.display())))?;
-            match endpoint {
-                Some(endpoint) => writeln!(
-                    out,
-                    "no --server to deploy endpoint `{endpoint}` to: wrote model `{model_name}` to {}",
-                    path.display()
-                )?,
-                None => writeln!(out, "wrote model `{model_name}` to {}", path.display())?,
-            }
-            summary.written.push(path);
+                .map_err(fail),
+            Effect::Deploy {
+                endpoint,
+                model_name,
+                artifact,
+            } => self
+                .store_model(model_name, artifact, Some(endpoint), summary, out)
+                .await
+                .map_err(fail),
+            Effect::RecordRun { run } => self.record_run(run, summary, out).await.map_err(fail),
         }
     }
-    Ok(())
+
+    /// Saves or deploys a model the cell produced.
+    async fn store_model(
+        &self,
+        model_name: &str,
+        artifact: &str,
+        endpoint: Option<&String>,
+        summary: &mut RunSummary,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        if !is_valid_name(model_name) {
+            return Err(format!(
+                "invalid model name `{model_name}`: use 1 to 64 characters of a-z, 0-9, `-` and `_`"
+            ));
+        }
+        let io = |e: std::io::Error| format!("cannot write the output: {e}");
+        match self.remote {
+            Some(remote) => {
+                let model = remote.upload_model(model_name, artifact).await?;
+                match endpoint {
+                    Some(endpoint) => {
+                        let info = remote.put_endpoint(endpoint, &model).await?;
+                        let url = remote.url_of(&info.invocations_path)?;
+                        writeln!(
+                            out,
+                            "deployed model `{}` version {} to endpoint `{}`: POST {url}",
+                            model.name, model.version, info.name
+                        )
+                        .map_err(io)?;
+                        summary.endpoints.push(info);
+                    }
+                    None => writeln!(
+                        out,
+                        "saved model `{}` version {}",
+                        model.name, model.version
+                    )
+                    .map_err(io)?,
+                }
+                summary.models.push(model);
+            }
+            None => {
+                self.create_out_dir()?;
+                let path = self.out_dir.join(format!("{model_name}.model.json"));
+                std::fs::write(&path, artifact)
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                match endpoint {
+                    Some(endpoint) => writeln!(
+                        out,
+                        "no --server to deploy endpoint `{endpoint}` to: wrote model `{model_name}` to {}",
+                        path.display()
+                    ),
+                    None => writeln!(out, "wrote model `{model_name}` to {}", path.display()),
+                }
+                .map_err(io)?;
+                summary.written.push(path);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records an experiment run with the session's notebook and revision: on the server,
+    /// else as one more line of `runs.jsonl` in the output directory.
+    async fn record_run(
+        &self,
+        spec: &RunSpec,
+        summary: &mut RunSummary,
+        out: &mut dyn Write,
+    ) -> Result<(), String> {
+        let record = RunRecord {
+            spec: spec.clone(),
+            notebook_id: self.context.notebook_id.clone(),
+            notebook_revision: self.context.notebook_revision,
+            created_at: String::new(),
+        };
+        let io = |e: std::io::Error| format!("cannot write the output: {e}");
+        let stored = match self.remote {
+            Some(remote) => {
+                let stored = remote.put_run(&record).await?;
+                writeln!(
+                    out,
+                    "recorded run `{}`: {}",
+                    stored.spec.id,
+                    describe_run(spec)
+                )
+                .map_err(io)?;
+                stored
+            }
+            None => {
+                self.create_out_dir()?;
+                let path = self.out_dir.join(RUNS_FILE_NAME);
+                let line = serde_json::to_string(&record)
+                    .map_err(|e| format!("cannot encode run `{}`: {e}", spec.id))?;
+                let mut file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| format!("cannot open {}: {e}", path.display()))?;
+                // One write per line, so a reader never sees half a run.
+                file.write_all(format!("{line}\n").as_bytes())
+                    .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+                writeln!(
+                    out,
+                    "no --server to record run `{}` on: appended it to {} ({})",
+                    spec.id,
+                    path.display(),
+                    describe_run(spec)
+                )
+                .map_err(io)?;
+                record
+            }
+        };
+        summary.runs.push(stored);
+        Ok(())
+    }
+
+    fn create_out_dir(&self) -> Result<(), String> {
+        std::fs::create_dir_all(self.out_dir).map_err(|e| {
+            format!(
+                "cannot create the output directory {}: {e}",
+                self.out_dir.display()
+            )
+        })
+    }
+}
+
+/// A run in a few words: `fit random_forest on hats.csv, 800 rows, 12 ms: train_accuracy=0.93`.
+pub fn describe_run(spec: &RunSpec) -> String {
+    let mut text = format!("{} {}", spec.kind.name(), spec.algorithm);
+    if let Some(dataset) = &spec.dataset {
+        text.push_str(&format!(" on {}", dataset.name));
+    }
+    text.push_str(&format!(", {} rows, {:.0} ms", spec.rows, spec.duration_ms));
+    let metrics: Vec<String> = spec
+        .metrics
+        .iter()
+        .map(|(name, value)| format!("{name}={}", short_number(*value)))
+        .collect();
+    if !metrics.is_empty() {
+        text.push_str(": ");
+        text.push_str(&metrics.join(", "));
+    }
+    text
+}
+
+/// At most four decimals, without trailing zeros.
+fn short_number(value: f64) -> String {
+    let text = format!("{value:.4}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    if text == "-0" {
+        "0".to_string()
+    } else {
+        text.to_string()
+    }
 }
 
 /// Reads the notebook from a file, or else fetches it by id from the server.
@@ -327,13 +483,14 @@ impl FileSource<'_> {
 }
 
 /// An Oxbook server's HTTP API.
-struct Remote {
+pub struct Remote {
     client: reqwest::Client,
     base: Url,
 }
 
 impl Remote {
-    fn new(base: Url) -> Result<Remote, RunError> {
+    /// The server at `base` (e.g. `http://127.0.0.1:8080`, or one under a path prefix).
+    pub fn new(base: Url) -> Result<Remote, RunError> {
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(300))
@@ -407,6 +564,21 @@ impl Remote {
             .json()
             .await
             .map_err(|e| format!("cannot store model `{name}`: {e}"))
+    }
+
+    async fn put_run(&self, run: &RunRecord) -> Result<RunRecord, String> {
+        let id = &run.spec.id;
+        let fail = |e: String| format!("cannot record run `{id}`: {e}");
+        let url = self.api_url(&["api", "runs", id]).map_err(fail)?;
+        let response = self
+            .client
+            .put(url)
+            .json(run)
+            .send()
+            .await
+            .map_err(|e| fail(e.to_string()))?;
+        let response = check(response).await.map_err(fail)?;
+        response.json().await.map_err(|e| fail(e.to_string()))
     }
 
     async fn put_endpoint(&self, endpoint: &str, model: &ModelId) -> Result<EndpointInfo, String> {

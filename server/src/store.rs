@@ -1,4 +1,5 @@
-//! Persistence: notebooks, the model registry, endpoints and dataset metadata.
+//! Persistence: notebooks, the model registry, endpoints, dataset metadata and experiment
+//! runs.
 //!
 //! Everything the HTTP layer needs from the database goes through [`Store`], whose methods
 //! speak the protocol's types, so a PostgreSQL backend can be added later behind the same
@@ -9,12 +10,16 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use std::collections::BTreeMap;
+
 use oxbook_protocol::{
-    DatasetColumn, DatasetFormat, DatasetInfo, EndpointInfo, ModelId, ModelSummary, Notebook,
-    NotebookSummary,
+    DatasetColumn, DatasetFormat, DatasetInfo, DatasetRef, EndpointInfo, ModelId, ModelSummary,
+    Notebook, NotebookSummary, RunKind, RunRecord, RunSpec,
 };
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
-use sqlx::Row;
+use sqlx::sqlite::{
+    Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
+use sqlx::{QueryBuilder, Row};
 use time::format_description::BorrowedFormatItem;
 use time::macros::format_description;
 use time::OffsetDateTime;
@@ -63,6 +68,33 @@ pub enum SaveOutcome {
     Conflict {
         stored: u64,
     },
+}
+
+/// What became of recording a run.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RecordOutcome {
+    /// A new run, as stored (with its `created_at`).
+    Created(RunRecord),
+    /// The id was already recorded with the same contents: the stored record.
+    Unchanged(RunRecord),
+    /// The id was already recorded with different contents; names the differing fields.
+    Differs(Vec<&'static str>),
+}
+
+/// Which runs `list_runs` returns, and in what order. `None` filters match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunFilter {
+    pub algorithm: Option<String>,
+    pub kind: Option<RunKind>,
+    pub notebook_id: Option<String>,
+    pub dataset_sha256: Option<String>,
+    /// Only runs that have this metric.
+    pub has_metric: Option<String>,
+    /// Order by this metric (runs without it last, ties newest first); by time when `None`.
+    pub sort: Option<String>,
+    /// The direction of the metric's order, or of the time order without one.
+    pub descending: bool,
+    pub limit: u32,
 }
 
 /// A handle to the database; cheap to clone (the pool is shared).
@@ -503,6 +535,271 @@ impl Store {
                 .await?,
         )
     }
+
+    // ----- runs ------------------------------------------------------------------------
+
+    /// Records `run` (its `created_at` is ignored and set now) unless its id is taken. When
+    /// it is, the stored run is compared with `run` as stored text, so a client repeating a
+    /// request gets the stored record back and a different run under the same id is told
+    /// apart. Inserting with `ON CONFLICT DO NOTHING` keeps two racing records of one id
+    /// from both succeeding.
+    pub async fn record_run(&self, run: &RunRecord) -> Result<RecordOutcome, StoreError> {
+        let columns = RunColumns::of(run)?;
+        let created_at = now_timestamp();
+        let result = sqlx::query(
+            "INSERT INTO runs (id, kind, algorithm, settings, target, features, dataset_name, \
+             dataset_sha256, row_count, metrics, duration_ms, notebook_id, notebook_revision, \
+             created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+             ON CONFLICT (id) DO NOTHING",
+        )
+        .bind(&columns.id)
+        .bind(&columns.kind)
+        .bind(&columns.algorithm)
+        .bind(&columns.settings)
+        .bind(&columns.target)
+        .bind(&columns.features)
+        .bind(&columns.dataset_name)
+        .bind(&columns.dataset_sha256)
+        .bind(columns.row_count)
+        .bind(&columns.metrics)
+        .bind(columns.duration_ms)
+        .bind(&columns.notebook_id)
+        .bind(columns.notebook_revision)
+        .bind(&created_at)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 1 {
+            let mut stored = run.clone();
+            stored.created_at = created_at;
+            return Ok(RecordOutcome::Created(stored));
+        }
+        let row = sqlx::query(&format!("{RUN_SELECT} FROM runs WHERE id = ?"))
+            .bind(&columns.id)
+            .fetch_one(&self.pool)
+            .await?;
+        let differs = columns.differences(&RunColumns::from_row(&row)?);
+        if differs.is_empty() {
+            Ok(RecordOutcome::Unchanged(run_record(&row)?))
+        } else {
+            Ok(RecordOutcome::Differs(differs))
+        }
+    }
+
+    /// The runs `filter` selects, in its order, at most `filter.limit` of them.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<Vec<RunRecord>, StoreError> {
+        let mut query: QueryBuilder<'_, Sqlite> = QueryBuilder::new(RUN_SELECT);
+        // The metric to sort by, picked out of the JSON (NULL for runs without it). Keys are
+        // compared as values, so any metric name works, quotes and dots included.
+        if let Some(metric) = &filter.sort {
+            query
+                .push(", (SELECT value FROM json_each(runs.metrics) WHERE json_each.key = ")
+                .push_bind(metric.clone())
+                .push(") AS sort_value");
+        }
+        query.push(" FROM runs WHERE 1 = 1");
+        if let Some(algorithm) = &filter.algorithm {
+            query.push(" AND algorithm = ").push_bind(algorithm.clone());
+        }
+        if let Some(kind) = filter.kind {
+            query.push(" AND kind = ").push_bind(kind.name());
+        }
+        if let Some(notebook_id) = &filter.notebook_id {
+            query
+                .push(" AND notebook_id = ")
+                .push_bind(notebook_id.clone());
+        }
+        if let Some(sha256) = &filter.dataset_sha256 {
+            query
+                .push(" AND dataset_sha256 = ")
+                .push_bind(sha256.clone());
+        }
+        if let Some(metric) = &filter.has_metric {
+            query
+                .push(" AND EXISTS (SELECT 1 FROM json_each(runs.metrics) WHERE json_each.key = ")
+                .push_bind(metric.clone())
+                .push(")");
+        }
+        let direction = if filter.descending { "DESC" } else { "ASC" };
+        // rowid breaks ties between runs recorded within the same microsecond.
+        if filter.sort.is_some() {
+            query.push(format!(
+                " ORDER BY sort_value IS NULL, sort_value {direction}, created_at DESC, \
+                 rowid DESC"
+            ));
+        } else {
+            query.push(format!(
+                " ORDER BY created_at {direction}, rowid {direction}"
+            ));
+        }
+        query.push(" LIMIT ");
+        query.push_bind(i64::from(filter.limit));
+        let rows = query.build().fetch_all(&self.pool).await?;
+        rows.iter().map(run_record).collect()
+    }
+
+    pub async fn get_run(&self, id: &str) -> Result<Option<RunRecord>, StoreError> {
+        let row = sqlx::query(&format!("{RUN_SELECT} FROM runs WHERE id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(run_record).transpose()
+    }
+
+    /// Deletes a run; tells whether there was one.
+    pub async fn delete_run(&self, id: &str) -> Result<bool, StoreError> {
+        let result = sqlx::query("DELETE FROM runs WHERE id = ?")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(result.rows_affected() == 1)
+    }
+}
+
+const RUN_SELECT: &str = "SELECT id, kind, algorithm, settings, target, features, dataset_name, \
+     dataset_sha256, row_count, metrics, duration_ms, notebook_id, notebook_revision, created_at";
+
+/// A run as its columns hold it. Comparing these (JSON as stored text) rather than parsed
+/// values makes a repeated record equal to the stored one exactly when it would be stored
+/// the same way.
+#[derive(Debug, Clone, PartialEq)]
+struct RunColumns {
+    id: String,
+    kind: String,
+    algorithm: String,
+    settings: String,
+    target: Option<String>,
+    features: String,
+    dataset_name: Option<String>,
+    dataset_sha256: Option<String>,
+    row_count: i64,
+    metrics: String,
+    duration_ms: f64,
+    notebook_id: Option<String>,
+    notebook_revision: Option<i64>,
+}
+
+impl RunColumns {
+    fn of(run: &RunRecord) -> Result<RunColumns, StoreError> {
+        let spec = &run.spec;
+        let json = |what: &str, value: Result<String, serde_json::Error>| {
+            value.map_err(|e| StoreError::Corrupt(format!("{what} of run `{}`: {e}", spec.id)))
+        };
+        let too_large =
+            |what: &str, n: u64| StoreError::Corrupt(format!("{what} {n} is too large to store"));
+        Ok(RunColumns {
+            id: spec.id.clone(),
+            kind: spec.kind.name().to_string(),
+            algorithm: spec.algorithm.clone(),
+            settings: json("settings", serde_json::to_string(&spec.settings))?,
+            target: spec.target.clone(),
+            features: json("features", serde_json::to_string(&spec.features))?,
+            dataset_name: spec.dataset.as_ref().map(|d| d.name.clone()),
+            dataset_sha256: spec.dataset.as_ref().map(|d| d.sha256.clone()),
+            row_count: i64::try_from(spec.rows).map_err(|_| too_large("row count", spec.rows))?,
+            metrics: json("metrics", serde_json::to_string(&spec.metrics))?,
+            duration_ms: spec.duration_ms,
+            notebook_id: run.notebook_id.clone(),
+            notebook_revision: run
+                .notebook_revision
+                .map(|r| i64::try_from(r).map_err(|_| too_large("notebook revision", r)))
+                .transpose()?,
+        })
+    }
+
+    fn from_row(row: &sqlx::sqlite::SqliteRow) -> Result<RunColumns, StoreError> {
+        Ok(RunColumns {
+            id: row.try_get("id")?,
+            kind: row.try_get("kind")?,
+            algorithm: row.try_get("algorithm")?,
+            settings: row.try_get("settings")?,
+            target: row.try_get("target")?,
+            features: row.try_get("features")?,
+            dataset_name: row.try_get("dataset_name")?,
+            dataset_sha256: row.try_get("dataset_sha256")?,
+            row_count: row.try_get("row_count")?,
+            metrics: row.try_get("metrics")?,
+            duration_ms: row.try_get("duration_ms")?,
+            notebook_id: row.try_get("notebook_id")?,
+            notebook_revision: row.try_get("notebook_revision")?,
+        })
+    }
+
+    /// The names (as the JSON spells them) of the fields in which `self` and `other` differ.
+    fn differences(&self, other: &RunColumns) -> Vec<&'static str> {
+        let checks: [(&'static str, bool); 12] = [
+            ("id", self.id == other.id),
+            ("kind", self.kind == other.kind),
+            ("algorithm", self.algorithm == other.algorithm),
+            ("settings", self.settings == other.settings),
+            ("target", self.target == other.target),
+            ("features", self.features == other.features),
+            (
+                "dataset",
+                self.dataset_name == other.dataset_name
+                    && self.dataset_sha256 == other.dataset_sha256,
+            ),
+            ("rows", self.row_count == other.row_count),
+            ("metrics", self.metrics == other.metrics),
+            // Compared as bits: REAL keeps the f64 exactly.
+            (
+                "duration_ms",
+                self.duration_ms.to_bits() == other.duration_ms.to_bits(),
+            ),
+            ("notebook_id", self.notebook_id == other.notebook_id),
+            (
+                "notebook_revision",
+                self.notebook_revision == other.notebook_revision,
+            ),
+        ];
+        checks
+            .into_iter()
+            .filter(|(_, same)| !same)
+            .map(|(name, _)| name)
+            .collect()
+    }
+}
+
+fn run_record(row: &sqlx::sqlite::SqliteRow) -> Result<RunRecord, StoreError> {
+    let columns = RunColumns::from_row(row)?;
+    let id = columns.id;
+    let corrupt = |what: &str, e: &dyn std::fmt::Display| {
+        StoreError::Corrupt(format!("{what} of run `{id}`: {e}"))
+    };
+    let kind = RunKind::from_name(&columns.kind)
+        .ok_or_else(|| corrupt("kind", &format!("unknown kind `{}`", columns.kind)))?;
+    let settings: serde_json::Value =
+        serde_json::from_str(&columns.settings).map_err(|e| corrupt("settings", &e))?;
+    let features: Vec<String> =
+        serde_json::from_str(&columns.features).map_err(|e| corrupt("features", &e))?;
+    let metrics: BTreeMap<String, f64> =
+        serde_json::from_str(&columns.metrics).map_err(|e| corrupt("metrics", &e))?;
+    let rows = u64::try_from(columns.row_count).map_err(|e| corrupt("row count", &e))?;
+    let notebook_revision = columns
+        .notebook_revision
+        .map(u64::try_from)
+        .transpose()
+        .map_err(|e| corrupt("notebook revision", &e))?;
+    let dataset = match (columns.dataset_name, columns.dataset_sha256) {
+        (Some(name), Some(sha256)) => Some(DatasetRef { name, sha256 }),
+        _ => None,
+    };
+    Ok(RunRecord {
+        spec: RunSpec {
+            id: id.clone(),
+            kind,
+            algorithm: columns.algorithm,
+            settings,
+            target: columns.target,
+            features,
+            dataset,
+            rows,
+            metrics,
+            duration_ms: columns.duration_ms,
+        },
+        notebook_id: columns.notebook_id,
+        notebook_revision,
+        created_at: row.try_get("created_at")?,
+    })
 }
 
 const DATASET_SELECT: &str = "SELECT name, format, size_bytes, sha256, row_count, schema, \

@@ -605,6 +605,78 @@ async fn invocation_predicts_like_the_kernel() {
     assert!(app.state.artifacts.get(&info.model.sha256).is_some());
 }
 
+/// A regressor made by a notebook cell, served by an endpoint, answers with numbers (the
+/// kernel's predictions) and neither probabilities nor classes.
+#[tokio::test]
+async fn invocation_of_a_regressor_answers_numbers() {
+    use oxbook_protocol::{CellStatus, Effect};
+
+    let mut session = oxbook_kernel::Session::new();
+    let run = session.execute(
+        "train",
+        r#"let df = parse_csv("size,rooms,price\n50,2,150\n80,3,240\n65,2,190\n120,4,350\n95,3,280\n");
+save_model(ridge(df, ["size", "rooms"], "price", #{alpha: 0.1}), "prices")"#,
+    );
+    assert_eq!(run.status, CellStatus::Done, "{run:?}");
+    let artifact = run
+        .effects
+        .into_iter()
+        .find_map(|effect| match effect {
+            Effect::SaveModel { artifact, .. } => Some(artifact),
+            _ => None,
+        })
+        .expect("save_model yields a SaveModel effect");
+
+    let app = TestApp::new().await;
+    let info = app.deploy("prices", "prices", &artifact).await;
+    let rows = json!([{ "size": 60, "rooms": 2 }, { "size": 110, "rooms": 4 }]);
+    let response = app
+        .json(
+            Method::POST,
+            &info.invocations_path,
+            &json!({ "dataframe_records": rows }),
+        )
+        .await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    // Only predictions on the wire: the optional fields are absent, not null.
+    let body = response.value();
+    assert_eq!(
+        body.as_object().unwrap().keys().collect::<Vec<_>>(),
+        vec!["predictions"],
+        "{body}"
+    );
+    let got: InvocationResponse = response.json();
+    let expected = ModelArtifact::from_json(&artifact)
+        .unwrap()
+        .predict_records(&records(rows))
+        .unwrap();
+    assert_eq!(got, expected);
+    let values: Vec<f64> = got
+        .predictions
+        .iter()
+        .map(|v| v.as_f64().expect("a number"))
+        .collect();
+    // About 3 per unit of size: a small flat and a large one.
+    assert!(values[0] > 150.0 && values[0] < 200.0, "{values:?}");
+    assert!(values[1] > 300.0 && values[1] < 360.0, "{values:?}");
+
+    // A row missing a feature is refused, naming it.
+    let response = app
+        .json(
+            Method::POST,
+            &info.invocations_path,
+            &json!({ "dataframe_records": [{ "size": 60 }] }),
+        )
+        .await;
+    assert_eq!(
+        response.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        response.text()
+    );
+    assert!(response.text().contains("rooms"), "{}", response.text());
+}
+
 #[tokio::test]
 async fn invocation_errors_name_the_problem() {
     let app = TestApp::new().await;

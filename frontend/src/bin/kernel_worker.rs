@@ -38,7 +38,9 @@ mod worker {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         install_panic_report(scope.clone());
 
-        let session = Rc::new(RefCell::new(Session::new()));
+        let mut kernel = Session::new();
+        kernel.set_clock(clock(&scope));
+        let session = Rc::new(RefCell::new(kernel));
         let reply_to = scope.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
             let Some((text, file)) = open_envelope(&event.data()) else {
@@ -66,6 +68,7 @@ mod worker {
                     post(&reply_to, &KernelEvent::Finished(run));
                 }
                 KernelRequest::Reset => session.borrow_mut().reset(),
+                KernelRequest::SetContext(context) => session.borrow_mut().set_context(context),
                 KernelRequest::ProvideFile { url, bytes } => {
                     session.borrow_mut().provide_file(&url, bytes)
                 }
@@ -100,6 +103,17 @@ mod worker {
         // The handler lives as long as the worker.
         on_message.forget();
         post(&scope, &KernelEvent::Ready);
+    }
+
+    /// The worker's clock in milliseconds since the Unix epoch: the time origin plus the
+    /// monotonic `performance.now()`, finer than `Date.now()`'s whole milliseconds, so fast
+    /// fits still get a duration.
+    fn clock(scope: &DedicatedWorkerGlobalScope) -> impl Fn() -> f64 + 'static {
+        let performance = scope.performance();
+        move || match &performance {
+            Some(performance) => performance.time_origin() + performance.now(),
+            None => js_sys::Date::now(),
+        }
     }
 
     /// Why a load produced no frame: the bytes could not be had, or the loader refused them.

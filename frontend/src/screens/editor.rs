@@ -127,6 +127,9 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
     let save_state = RwSignal::new(SaveState::Unsaved);
 
     let kernel = KernelBridge::spawn(worker_url, move |state| kernel_state.set(state));
+    // Runs the kernel records name this notebook and revision (sent once the worker is ready).
+    kernel.set_notebook(&id, revision.get_untracked());
+    let context_kernel = SendWrapper::new(kernel.clone());
     let runner = Runner::new(kernel.clone());
     let panel_kernel = SendWrapper::new(kernel.clone());
     let closing = SendWrapper::new(kernel);
@@ -174,10 +177,12 @@ pub fn NotebookEditor(notebook: Notebook, #[prop(into)] worker_url: String) -> i
                 .collect(),
         };
         save_state.set(SaveState::Saving);
+        let context_kernel = context_kernel.clone();
         spawn_local(async move {
             match api::save_notebook(&notebook).await {
                 Ok(saved) => {
                     revision.set(saved);
+                    context_kernel.set_notebook(&notebook.id, saved);
                     save_state.set(SaveState::Saved(saved));
                 }
                 Err(e @ api::ApiError::Conflict { .. }) => {

@@ -5,3 +5,4 @@ pub mod datasets;
 pub mod editor;
 pub mod models;
 pub mod notebook_list;
+pub mod runs;

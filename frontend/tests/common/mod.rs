@@ -8,8 +8,10 @@ use web_sys::{Blob, BlobPropertyBag, Element, File, FilePropertyBag, HtmlElement
 /// A stand-in kernel speaking the real JSON protocol. By the code it is asked to run:
 /// `crash…` throws (as a trapped wasm instance does), `panic…` first posts a panic report,
 /// `hang…` never answers, `fetch URL` asks for URL until it has a file, `deploy…` asks for a
-/// deployment, `fail…` ends with a located error; anything else echoes the code and how
-/// many files the worker holds.
+/// deployment, `fail…` ends with a located error, `context` shows the `SetContext` it was
+/// last sent (as JSON), `record…` records a run named after that context's session (a
+/// second line of `record` records two); anything else echoes the code and how many files
+/// the worker holds.
 ///
 /// Loads: a posted file is read in two halves, with a `LoadProgress` after each, and its
 /// lines (split at commas, the first being the header) come back as a `str` table; a file
@@ -18,6 +20,8 @@ use web_sys::{Blob, BlobPropertyBag, Element, File, FilePropertyBag, HtmlElement
 /// row naming the URL, the format and the options asked for.
 pub const FAKE_KERNEL: &str = r#"
 let files = 0;
+let context = null;
+let runs = 0;
 setTimeout(() => postMessage(JSON.stringify("Ready")), 30);
 const table = (columns, rows) => ({ output_type: "display_data", data: {
   "text/plain": `${rows.length} rows`,
@@ -62,7 +66,8 @@ onmessage = (event) => {
   let file = null;
   if (typeof text !== "string") { file = text.file; text = text.msg; }
   const request = JSON.parse(text);
-  if (request === "Reset") { files = 0; return; }
+  if (request === "Reset") { files = 0; runs = 0; return; }
+  if (request.SetContext) { context = request.SetContext; return; }
   if (request.ProvideFile) { files += 1; return; }
   if (request.Load) {
     load(request.Load, file).catch((e) => setTimeout(() => { throw e; }));
@@ -86,6 +91,19 @@ onmessage = (event) => {
   }
   if (code.startsWith("deploy")) {
     effects = [{ Deploy: { endpoint: "iris", model_name: "iris", artifact: "{}" } }];
+  }
+  if (code === "context") {
+    outputs = [{ output_type: "display_data", data: { "text/plain": JSON.stringify(context) } }];
+  }
+  if (code.startsWith("record")) {
+    const session = context ? context.session_id : "no-context";
+    effects = code.split("\n").map(() => {
+      runs += 1;
+      return { RecordRun: { run: {
+        id: `${session}.${runs}`, kind: "fit", algorithm: "knn", settings: { k: 3 },
+        target: "y", features: ["x"], rows: 4, metrics: { train_accuracy: 0.75 }, duration_ms: 1.5,
+      } } };
+    });
   }
   if (code.startsWith("fail")) {
     status = "failed";

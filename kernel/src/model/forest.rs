@@ -1,13 +1,15 @@
-//! Random forest of CART classification trees: Gini impurity, bootstrap samples, a random
-//! subset of features tried at each split.
+//! Random forests of CART trees: bootstrap samples, a random subset of features tried at
+//! each split. Classification trees split on Gini impurity and their leaves count classes;
+//! regression trees split on squared error and their leaves hold the mean target.
 //!
 //! Deterministic for a seed on every platform: tree `t` draws from its own ChaCha stream
 //! `(seed, t)`, candidate splits are scanned in a fixed order and only a strictly better
-//! one replaces the best so far, and impurities come from exact integer counts.
+//! one replaces the best so far, classification impurities come from exact integer counts
+//! and regression sums are taken in a fixed order.
 
 use serde::{Deserialize, Serialize};
 
-use super::{Matrix, ModelError};
+use super::{FitProgress, Matrix, ModelError, Monitor, TreeLeaves};
 use crate::rng::SeededRng;
 
 /// More trees than this is almost certainly a typo, and would run for a very long time.
@@ -21,7 +23,8 @@ pub struct RandomForestSettings {
     pub max_depth: usize,
     /// Fewest training rows (counting bootstrap repeats) a node needs to be split.
     pub min_samples_split: usize,
-    /// Features tried at each split; by default the square root of the feature count.
+    /// Features tried at each split; by default the square root of the feature count for
+    /// a classifier, every feature for a regressor (as scikit-learn).
     pub features_per_split: Option<usize>,
     pub seed: u64,
 }
@@ -68,8 +71,9 @@ impl RandomForestSettings {
     }
 }
 
-/// A fitted forest. A row's class probabilities are the mean, over trees, of the class
-/// frequencies in the leaf it reaches.
+/// A fitted forest. A classifier's class probabilities for a row are the mean, over trees,
+/// of the class frequencies in the leaf it reaches; a regressor's prediction is the mean,
+/// over trees, of the leaf means.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForestModel {
     pub trees: Vec<Tree>,
@@ -92,15 +96,48 @@ pub enum TreeNode {
         left: usize,
         right: usize,
     },
-    /// How many training rows (with bootstrap repeats) of each class reached the leaf.
+    /// A classification tree's leaf: how many training rows (with bootstrap repeats) of
+    /// each class reached it.
     Leaf { counts: Vec<u64> },
+    /// A regression tree's leaf: the mean target of the training rows (with bootstrap
+    /// repeats) that reached it, and how many did.
+    Mean { value: f64, samples: u64 },
 }
 
+/// Fits a classification forest: `y[i]` is row `i`'s class, below `classes`.
 pub(crate) fn fit(
     x: &Matrix,
     y: &[usize],
     classes: usize,
     settings: &RandomForestSettings,
+    monitor: &mut Monitor<'_>,
+) -> Result<ForestModel, ModelError> {
+    let default_features = x.cols.isqrt().max(1);
+    grow_forest(
+        x,
+        TreeTarget::Classes { y, classes },
+        settings,
+        default_features,
+        monitor,
+    )
+}
+
+/// Fits a regression forest predicting `y[i]` for row `i`.
+pub(crate) fn fit_regressor(
+    x: &Matrix,
+    y: &[f64],
+    settings: &RandomForestSettings,
+    monitor: &mut Monitor<'_>,
+) -> Result<ForestModel, ModelError> {
+    grow_forest(x, TreeTarget::Values(y), settings, x.cols, monitor)
+}
+
+fn grow_forest(
+    x: &Matrix,
+    target: TreeTarget<'_>,
+    settings: &RandomForestSettings,
+    default_features: usize,
+    monitor: &mut Monitor<'_>,
 ) -> Result<ForestModel, ModelError> {
     let features_per_split = match settings.features_per_split {
         Some(m) if m > x.cols => {
@@ -110,28 +147,43 @@ pub(crate) fn fit(
             ))
         }
         Some(m) => m,
-        None => x.cols.isqrt().max(1),
+        None => default_features,
     };
     let grower = Grower {
         x,
-        y,
-        classes,
+        target,
         max_depth: settings.max_depth,
         min_samples_split: settings.min_samples_split,
         features_per_split,
         bootstrap: true,
     };
-    let mut trees = Vec::new();
+    let mut trees = Vec::with_capacity(settings.trees);
     for t in 0..settings.trees {
         trees.push(grower.grow(SeededRng::with_stream(settings.seed, t as u64)));
+        let progress = FitProgress {
+            done: t + 1,
+            total: settings.trees,
+            unit: "trees",
+        };
+        if monitor(progress).is_break() {
+            return Err(progress.cancelled());
+        }
     }
     Ok(ForestModel { trees })
 }
 
+/// What a tree learns to predict.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum TreeTarget<'a> {
+    /// Each row's class, below `classes`.
+    Classes { y: &'a [usize], classes: usize },
+    /// Each row's number.
+    Values(&'a [f64]),
+}
+
 pub(crate) struct Grower<'a> {
     pub x: &'a Matrix,
-    pub y: &'a [usize],
-    pub classes: usize,
+    pub target: TreeTarget<'a>,
     pub max_depth: usize,
     pub min_samples_split: usize,
     pub features_per_split: usize,
@@ -158,6 +210,7 @@ impl Grower<'_> {
         };
         let mut features: Vec<usize> = (0..self.x.cols).collect();
         let mut scratch: Vec<(f64, usize)> = Vec::with_capacity(n);
+        // Placeholders until their node is decided.
         let mut nodes = vec![TreeNode::Leaf { counts: Vec::new() }];
         // An explicit stack rather than recursion: depth is bounded only by the data.
         let mut pending = vec![Pending {
@@ -168,19 +221,47 @@ impl Grower<'_> {
         }];
         while let Some(task) = pending.pop() {
             let part = &mut samples[task.start..task.end];
-            let mut counts = vec![0u64; self.classes];
-            for &i in part.iter() {
-                counts[self.y[i]] += 1;
-            }
-            let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
-            let split =
-                if pure || part.len() < self.min_samples_split || task.depth >= self.max_depth {
-                    None
-                } else {
-                    self.best_split(part, &counts, &mut features, &mut rng, &mut scratch)
-                };
+            let stop = part.len() < self.min_samples_split || task.depth >= self.max_depth;
+            let (leaf, split) = match self.target {
+                TreeTarget::Classes { y, classes } => {
+                    let mut counts = vec![0u64; classes];
+                    for &i in part.iter() {
+                        counts[y[i]] += 1;
+                    }
+                    let pure = counts.iter().filter(|&&c| c > 0).count() <= 1;
+                    let split = if pure || stop {
+                        None
+                    } else {
+                        self.best_split(part, &mut features, &mut rng, &mut scratch, |pairs| {
+                            gini_split(pairs, y, &counts)
+                        })
+                    };
+                    (TreeNode::Leaf { counts }, split)
+                }
+                TreeTarget::Values(y) => {
+                    let mut sum = 0.0;
+                    for &i in part.iter() {
+                        sum += y[i];
+                    }
+                    let mean = sum / part.len() as f64;
+                    let first = y[part[0]];
+                    let pure = part.iter().all(|&i| y[i] == first);
+                    let split = if pure || stop {
+                        None
+                    } else {
+                        self.best_split(part, &mut features, &mut rng, &mut scratch, |pairs| {
+                            squared_error_split(pairs, y, mean)
+                        })
+                    };
+                    let leaf = TreeNode::Mean {
+                        value: mean,
+                        samples: part.len() as u64,
+                    };
+                    (leaf, split)
+                }
+            };
             let Some((feature, threshold)) = split else {
-                nodes[task.node] = TreeNode::Leaf { counts };
+                nodes[task.node] = leaf;
                 continue;
             };
             // Stable partition: left rows first, each side in its previous order.
@@ -216,20 +297,19 @@ impl Grower<'_> {
         Tree { nodes }
     }
 
-    /// The split of `part` with the lowest weighted Gini impurity among `features_per_split`
-    /// features drawn at random; if none of those can split the rows (all constant), more
-    /// features are drawn until one can, as scikit-learn does.
+    /// The best split of `part` among `features_per_split` features drawn at random; if
+    /// none of those can split the rows (all constant), more features are drawn until one
+    /// can, as scikit-learn does. `score` gives a feature's best threshold and its score
+    /// (higher is better) from the part's `(value, row)` pairs sorted by value.
     fn best_split(
         &self,
         part: &[usize],
-        counts: &[u64],
         features: &mut [usize],
         rng: &mut SeededRng,
         pairs: &mut Vec<(f64, usize)>,
+        mut score: impl FnMut(&[(f64, usize)]) -> Option<(f64, f64)>,
     ) -> Option<(usize, f64)> {
-        // Lowest weighted Gini = highest Σ_side (Σ_class count²) / side size.
         let mut best: Option<(f64, usize, f64)> = None;
-        let total = part.len();
         for i in 0..features.len() {
             if i >= self.features_per_split && best.is_some() {
                 break;
@@ -240,34 +320,76 @@ impl Grower<'_> {
             let feature = features[i];
 
             pairs.clear();
-            pairs.extend(part.iter().map(|&s| (self.x.get(s, feature), self.y[s])));
+            pairs.extend(part.iter().map(|&s| (self.x.get(s, feature), s)));
             // Stable, total order: ties keep the rows' order.
             pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
-
-            let mut left = vec![0u64; self.classes];
-            let mut right = counts.to_vec();
-            // Σ count² per side, kept exactly in integers.
-            let mut left_squares: u64 = 0;
-            let mut right_squares: u64 = counts.iter().map(|c| c * c).sum();
-            for m in 0..total - 1 {
-                let (value, class) = pairs[m];
-                left_squares += 2 * left[class] + 1;
-                left[class] += 1;
-                right_squares -= 2 * right[class] - 1;
-                right[class] -= 1;
-                let next = pairs[m + 1].0;
-                if value < next {
-                    let left_size = (m + 1) as f64;
-                    let right_size = (total - m - 1) as f64;
-                    let score = left_squares as f64 / left_size + right_squares as f64 / right_size;
-                    if best.is_none_or(|(s, _, _)| score > s) {
-                        best = Some((score, feature, threshold_between(value, next)));
-                    }
+            if let Some((value, threshold)) = score(pairs) {
+                if best.is_none_or(|(s, _, _)| value > s) {
+                    best = Some((value, feature, threshold));
                 }
             }
         }
         best.map(|(_, feature, threshold)| (feature, threshold))
     }
+}
+
+/// The threshold with the lowest weighted Gini impurity over `pairs` (sorted by value),
+/// scored so that higher is better: Σ_side (Σ_class count²) / side size, kept exactly in
+/// integers up to the division. The first of equally good thresholds wins.
+fn gini_split(pairs: &[(f64, usize)], y: &[usize], counts: &[u64]) -> Option<(f64, f64)> {
+    let total = pairs.len();
+    let mut best: Option<(f64, f64)> = None;
+    let mut left = vec![0u64; counts.len()];
+    let mut right = counts.to_vec();
+    let mut left_squares: u64 = 0;
+    let mut right_squares: u64 = counts.iter().map(|c| c * c).sum();
+    for m in 0..total - 1 {
+        let (value, row) = pairs[m];
+        let class = y[row];
+        left_squares += 2 * left[class] + 1;
+        left[class] += 1;
+        right_squares -= 2 * right[class] - 1;
+        right[class] -= 1;
+        let next = pairs[m + 1].0;
+        if value < next {
+            let left_size = (m + 1) as f64;
+            let right_size = (total - m - 1) as f64;
+            let score = left_squares as f64 / left_size + right_squares as f64 / right_size;
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, threshold_between(value, next)));
+            }
+        }
+    }
+    best
+}
+
+/// The threshold with the lowest total squared error over `pairs` (sorted by value),
+/// scored so that higher is better: Σ_side (Σ (y − mean))² / side size, which differs from
+/// minus the squared error by a constant. Targets are centred on the node's `mean` first
+/// so that large targets do not swamp the differences between splits.
+fn squared_error_split(pairs: &[(f64, usize)], y: &[f64], mean: f64) -> Option<(f64, f64)> {
+    let total = pairs.len();
+    let mut total_sum = 0.0;
+    for &(_, row) in pairs {
+        total_sum += y[row] - mean;
+    }
+    let mut best: Option<(f64, f64)> = None;
+    let mut left_sum = 0.0;
+    for m in 0..total - 1 {
+        let (value, row) = pairs[m];
+        left_sum += y[row] - mean;
+        let next = pairs[m + 1].0;
+        if value < next {
+            let right_sum = total_sum - left_sum;
+            let left_size = (m + 1) as f64;
+            let right_size = (total - m - 1) as f64;
+            let score = left_sum * left_sum / left_size + right_sum * right_sum / right_size;
+            if best.is_none_or(|(s, _)| score > s) {
+                best = Some((score, threshold_between(value, next)));
+            }
+        }
+    }
+    best
 }
 
 /// A threshold `t` with `a <= t < b`, halfway when representable.
@@ -282,8 +404,8 @@ fn threshold_between(a: f64, b: f64) -> f64 {
 }
 
 impl Tree {
-    /// The class counts of the leaf `row` reaches. Only call after [`ForestModel::check`].
-    fn leaf(&self, row: &[f64]) -> &[u64] {
+    /// The leaf `row` reaches. Only call after [`Tree::check`].
+    fn leaf(&self, row: &[f64]) -> &TreeNode {
         let mut index = 0;
         loop {
             match &self.nodes[index] {
@@ -299,21 +421,53 @@ impl Tree {
                         *right
                     };
                 }
-                TreeNode::Leaf { counts } => return counts,
+                leaf => return leaf,
             }
+        }
+    }
+
+    /// The class counts of the leaf `row` reaches (none for a regression leaf).
+    fn counts(&self, row: &[f64]) -> &[u64] {
+        match self.leaf(row) {
+            TreeNode::Leaf { counts } => counts,
+            _ => &[],
+        }
+    }
+
+    /// The mean of the leaf `row` reaches (NaN for a classification leaf, which
+    /// [`Tree::check`] refuses in a regression tree).
+    pub(crate) fn leaf_value(&self, row: &[f64]) -> f64 {
+        match self.leaf(row) {
+            TreeNode::Mean { value, .. } => *value,
+            _ => f64::NAN,
         }
     }
 }
 
 impl ForestModel {
-    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
+    pub(crate) fn check(&self, features: usize, leaves: TreeLeaves) -> Result<(), String> {
         if self.trees.is_empty() {
             return Err("a random forest needs at least one tree".into());
         }
         for (t, tree) in self.trees.iter().enumerate() {
-            tree.check(&format!("tree {t}"), features, classes)?;
+            tree.check(&format!("tree {t}"), features, leaves)?;
         }
         Ok(())
+    }
+
+    /// Per row of `x`, the mean over trees of its leaves' means.
+    pub(crate) fn values(&self, x: &Matrix) -> Vec<f64> {
+        let trees = self.trees.len() as f64;
+        (0..x.rows)
+            .map(|i| {
+                let row = x.row(i);
+                let mut sum = 0.0;
+                for tree in &self.trees {
+                    sum += tree.leaf_value(row);
+                }
+                sum / trees
+            })
+            .collect()
     }
 
     pub(crate) fn probabilities(&self, x: &Matrix, classes: usize) -> Vec<Vec<f64>> {
@@ -323,7 +477,7 @@ impl ForestModel {
             let row = x.row(i);
             let mut sums = vec![0.0; classes];
             for tree in &self.trees {
-                let counts = tree.leaf(row);
+                let counts = tree.counts(row);
                 let total: f64 = counts.iter().map(|&c| c as f64).sum();
                 for (s, &c) in sums.iter_mut().zip(counts) {
                     *s += c as f64 / total;
@@ -340,7 +494,12 @@ impl ForestModel {
 
 impl Tree {
     /// That walking the tree cannot index out of bounds or loop; `name` starts messages.
-    pub(crate) fn check(&self, name: &str, features: usize, classes: usize) -> Result<(), String> {
+    pub(crate) fn check(
+        &self,
+        name: &str,
+        features: usize,
+        leaves: TreeLeaves,
+    ) -> Result<(), String> {
         if self.nodes.is_empty() {
             return Err(format!("{name} has no nodes"));
         }
@@ -368,6 +527,11 @@ impl Tree {
                     }
                 }
                 TreeNode::Leaf { counts } => {
+                    let TreeLeaves::Classes(classes) = leaves else {
+                        return Err(format!(
+                            "{name} node {i} holds class counts, but the model predicts numbers"
+                        ));
+                    };
                     if counts.len() != classes {
                         return Err(format!(
                             "{name} node {i} has {} class counts for {classes} classes",
@@ -378,6 +542,19 @@ impl Tree {
                         return Err(format!("{name} node {i} is an empty leaf"));
                     }
                 }
+                TreeNode::Mean { value, samples } => {
+                    if leaves != TreeLeaves::Means {
+                        return Err(format!(
+                            "{name} node {i} holds a mean, but the model predicts classes"
+                        ));
+                    }
+                    if !value.is_finite() {
+                        return Err(format!("{name} node {i} has no finite mean"));
+                    }
+                    if *samples == 0 {
+                        return Err(format!("{name} node {i} is an empty leaf"));
+                    }
+                }
             }
         }
         Ok(())
@@ -385,7 +562,7 @@ impl Tree {
 
     /// The class frequencies in the leaf `row` reaches. Only call after [`Tree::check`].
     pub(crate) fn leaf_shares(&self, row: &[f64]) -> Vec<f64> {
-        let counts = self.leaf(row);
+        let counts = self.counts(row);
         let total: f64 = counts.iter().map(|&c| c as f64).sum();
         counts.iter().map(|&c| c as f64 / total).collect()
     }

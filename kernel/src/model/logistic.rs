@@ -11,7 +11,7 @@ use std::collections::VecDeque;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Matrix, ModelError};
+use super::{FitProgress, Matrix, ModelError, Monitor};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -88,6 +88,7 @@ pub(crate) fn fit(
     y: &[usize],
     classes: usize,
     settings: &LogisticRegressionSettings,
+    monitor: &mut Monitor<'_>,
 ) -> Result<LogisticModel, ModelError> {
     let (rows, cols) = (x.rows, x.cols);
     let n = rows as f64;
@@ -129,7 +130,12 @@ pub(crate) fn fit(
         outputs,
         l2: settings.l2_penalty,
     };
-    let result = minimize(&problem, outputs * (cols + 1), settings.max_iterations);
+    let result = minimize(
+        &problem,
+        outputs * (cols + 1),
+        settings.max_iterations,
+        monitor,
+    )?;
 
     let stride = cols + 1;
     let coefficients: Vec<Vec<f64>> = (0..outputs)
@@ -267,7 +273,13 @@ fn largest_magnitude(v: &[f64]) -> f64 {
 
 /// L-BFGS with a backtracking (Armijo) line search, from all-zero parameters. The loss is
 /// convex, so curvature pairs are kept only when positive and the search always descends.
-fn minimize(problem: &Problem<'_>, dimension: usize, max_iterations: usize) -> Minimum {
+/// `monitor` hears of every iteration done, out of `max_iterations`.
+fn minimize(
+    problem: &Problem<'_>,
+    dimension: usize,
+    max_iterations: usize,
+    monitor: &mut Monitor<'_>,
+) -> Result<Minimum, ModelError> {
     let mut w = vec![0.0; dimension];
     let mut gradient = vec![0.0; dimension];
     let mut loss = problem.evaluate(&w, &mut gradient);
@@ -316,6 +328,14 @@ fn minimize(problem: &Problem<'_>, dimension: usize, max_iterations: usize) -> M
             break;
         };
         iterations += 1;
+        let progress = FitProgress {
+            done: iterations,
+            total: max_iterations,
+            unit: "iterations",
+        };
+        if monitor(progress).is_break() {
+            return Err(progress.cancelled());
+        }
 
         let s: Vec<f64> = next_w.iter().zip(&w).map(|(a, b)| a - b).collect();
         let y: Vec<f64> = next_gradient
@@ -343,11 +363,11 @@ fn minimize(problem: &Problem<'_>, dimension: usize, max_iterations: usize) -> M
     if !converged && largest_magnitude(&gradient) <= GRADIENT_TOLERANCE {
         converged = true;
     }
-    Minimum {
+    Ok(Minimum {
         w,
         iterations,
         converged,
-    }
+    })
 }
 
 /// −H·gradient for L-BFGS's inverse-Hessian estimate H (Nocedal & Wright, algorithm 7.4).

@@ -1,4 +1,11 @@
-//! Classifiers: their settings, fitting, and the fitted parameters that artifacts store.
+//! Models: their settings, fitting, and the fitted parameters that artifacts store.
+//!
+//! Every algorithm has one [`Task`]: classification, regression, clustering or
+//! decomposition. The task decides what `fit` needs (a class column, a numeric column or no
+//! target at all) and what predicting gives ([`crate::artifact::Predictions`]). Adding an
+//! algorithm means a [`Settings`] and a [`FittedModel`] variant, a name in [`ALGORITHMS`]
+//! with its task in [`task_of`], an arm in [`fit_monitored`], and what it computes (an
+//! `Output`) in `FittedModel::predict`.
 //!
 //! Everything here is deterministic down to the bit on every platform: no `HashMap`
 //! iteration order reaches an output, randomness comes from [`crate::rng::SeededRng`],
@@ -7,7 +14,9 @@
 pub mod cluster;
 pub mod forest;
 pub mod gbt;
+pub mod importance;
 pub mod knn;
+pub mod linear;
 pub mod logistic;
 pub mod naive_bayes;
 pub mod pca;
@@ -22,20 +31,115 @@ use crate::artifact::{ClassLabel, FeatureSpec, ModelArtifact, ARTIFACT_FORMAT_VE
 use crate::frame::{ColumnData, DType, Frame, FrameError};
 use crate::recipe::Recipe;
 
+pub use cluster::{DbscanModel, DbscanSettings, KMeansModel, KMeansSettings};
 pub use forest::{ForestModel, RandomForestSettings, Tree, TreeNode};
-pub use knn::{KnnModel, KnnSettings, KnnWeights};
+pub use gbt::{GbtModel, GradientBoostingSettings};
+pub use knn::{KnnModel, KnnRegressorModel, KnnSettings, KnnWeights};
+pub use linear::{
+    ElasticNetSettings, LassoSettings, LinearModel, LinearRegressionSettings, RidgeSettings,
+};
 pub use logistic::{LogisticModel, LogisticRegressionSettings};
 pub use naive_bayes::{GaussianNbModel, GaussianNbSettings};
+pub use pca::{PcaModel, PcaSettings};
+pub use svm::{SvmModel, SvmSettings, SvrModel, SvrSettings};
 pub use tree::{DecisionTreeModel, DecisionTreeSettings};
 
 /// The algorithm names, as artifacts and scripts spell them.
-pub const ALGORITHMS: [&str; 5] = [
+pub const ALGORITHMS: [&str; 19] = [
     "logistic_regression",
     "random_forest",
     "decision_tree",
     "knn",
     "gaussian_nb",
+    "linear_regression",
+    "ridge",
+    "lasso",
+    "elastic_net",
+    "decision_tree_regressor",
+    "random_forest_regressor",
+    "knn_regressor",
+    "gradient_boosting",
+    "gradient_boosting_regressor",
+    "svm",
+    "svr",
+    "kmeans",
+    "dbscan",
+    "pca",
 ];
+
+/// What a model learns, which decides what fitting needs and what predicting gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Task {
+    /// Predicts a class (a bool, int or str value) from a target column of classes, with
+    /// the probability of each class where the algorithm defines them. Artifacts from
+    /// before tasks existed are classifiers, hence the default.
+    #[default]
+    Classification,
+    /// Predicts a number from a numeric (float or int) target column.
+    Regression,
+    /// Groups rows into clusters, without a target; predicts a cluster id per row.
+    Clustering,
+    /// Re-expresses rows in fewer dimensions, without a target; predicts components.
+    Decomposition,
+}
+
+impl Task {
+    /// Whether fitting needs a target column.
+    pub fn is_supervised(self) -> bool {
+        matches!(self, Task::Classification | Task::Regression)
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Task::Classification => "classification",
+            Task::Regression => "regression",
+            Task::Clustering => "clustering",
+            Task::Decomposition => "decomposition",
+        }
+    }
+
+    /// What such a model is called in messages: "a classifier", "a regressor", ...
+    pub fn model_noun(self) -> &'static str {
+        match self {
+            Task::Classification => "a classifier",
+            Task::Regression => "a regressor",
+            Task::Clustering => "a clustering model",
+            Task::Decomposition => "a decomposition model",
+        }
+    }
+}
+
+impl std::fmt::Display for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The task of a known algorithm, by its name in [`ALGORITHMS`].
+pub fn task_of(algorithm: &str) -> Option<Task> {
+    Some(match algorithm {
+        "logistic_regression"
+        | "random_forest"
+        | "decision_tree"
+        | "knn"
+        | "gaussian_nb"
+        | "gradient_boosting"
+        | "svm" => Task::Classification,
+        "linear_regression"
+        | "ridge"
+        | "lasso"
+        | "elastic_net"
+        | "decision_tree_regressor"
+        | "random_forest_regressor"
+        | "knn_regressor"
+        | "gradient_boosting_regressor"
+        | "svr" => Task::Regression,
+        "kmeans" | "dbscan" => Task::Clustering,
+        "pca" => Task::Decomposition,
+        _ => return None,
+    })
+}
 
 /// What the kernel crate calls itself in artifacts' `created_with`.
 pub const CREATED_WITH: &str = concat!("oxbook-kernel ", env!("CARGO_PKG_VERSION"));
@@ -70,9 +174,30 @@ pub enum ModelError {
     NonFinite { column: String, count: usize },
     #[error(
         "target column '{column}' is float, but a classifier needs classes: bool, int or str \
-         values; convert it first"
+         values; convert it first, or fit a regressor to predict numbers"
     )]
     FloatTarget { column: String },
+    #[error(
+        "target column '{column}' holds {dtype} values, but a regressor predicts numbers from \
+         a float or int column; fit a classifier to predict classes"
+    )]
+    NonNumericTarget { column: String, dtype: DType },
+    #[error("target column '{column}' has NaN or infinite values in {count} row(s)")]
+    NonFiniteTarget { column: String, count: usize },
+    #[error("'{algorithm}' is {noun}: it learns from a target column, so name one")]
+    TargetRequired {
+        algorithm: &'static str,
+        noun: &'static str,
+    },
+    #[error(
+        "'{algorithm}' is {noun}: it learns without a target, but target column '{column}' \
+         was given; leave it out"
+    )]
+    TargetNotUsed {
+        algorithm: &'static str,
+        noun: &'static str,
+        column: String,
+    },
     #[error("target column '{column}' has {found} class(es); a classifier needs at least 2")]
     TooFewClasses { column: String, found: usize },
     #[error("fitting failed: {0}")]
@@ -105,6 +230,24 @@ pub enum Settings {
     DecisionTree(DecisionTreeSettings),
     Knn(KnnSettings),
     GaussianNb(GaussianNbSettings),
+    LinearRegression(LinearRegressionSettings),
+    Ridge(RidgeSettings),
+    Lasso(LassoSettings),
+    ElasticNet(ElasticNetSettings),
+    /// The same settings as the classification tree; splits minimise squared error.
+    DecisionTreeRegressor(DecisionTreeSettings),
+    /// The same settings as the classification forest, except that `features_per_split`
+    /// defaults to every feature (as scikit-learn's regressor).
+    RandomForestRegressor(RandomForestSettings),
+    KnnRegressor(KnnSettings),
+    GradientBoosting(GradientBoostingSettings),
+    /// The same settings as the classifier; the loss is half the squared error.
+    GradientBoostingRegressor(GradientBoostingSettings),
+    Svm(SvmSettings),
+    Svr(SvrSettings),
+    Kmeans(KMeansSettings),
+    Dbscan(DbscanSettings),
+    Pca(PcaSettings),
 }
 
 impl Settings {
@@ -115,17 +258,47 @@ impl Settings {
             Settings::DecisionTree(_) => ALGORITHMS[2],
             Settings::Knn(_) => ALGORITHMS[3],
             Settings::GaussianNb(_) => ALGORITHMS[4],
+            Settings::LinearRegression(_) => ALGORITHMS[5],
+            Settings::Ridge(_) => ALGORITHMS[6],
+            Settings::Lasso(_) => ALGORITHMS[7],
+            Settings::ElasticNet(_) => ALGORITHMS[8],
+            Settings::DecisionTreeRegressor(_) => ALGORITHMS[9],
+            Settings::RandomForestRegressor(_) => ALGORITHMS[10],
+            Settings::KnnRegressor(_) => ALGORITHMS[11],
+            Settings::GradientBoosting(_) => ALGORITHMS[12],
+            Settings::GradientBoostingRegressor(_) => ALGORITHMS[13],
+            Settings::Svm(_) => ALGORITHMS[14],
+            Settings::Svr(_) => ALGORITHMS[15],
+            Settings::Kmeans(_) => ALGORITHMS[16],
+            Settings::Dbscan(_) => ALGORITHMS[17],
+            Settings::Pca(_) => ALGORITHMS[18],
         }
+    }
+
+    /// What the algorithm learns.
+    pub fn task(&self) -> Task {
+        // Every name in ALGORITHMS has a task (a test checks it).
+        task_of(self.algorithm_name()).unwrap_or_default()
     }
 
     /// Checks every setting's range; [`fit`] calls this first.
     pub fn validate(&self) -> Result<(), ModelError> {
         match self {
             Settings::LogisticRegression(s) => s.validate(),
-            Settings::RandomForest(s) => s.validate(),
-            Settings::DecisionTree(s) => s.validate(),
-            Settings::Knn(s) => s.validate(),
+            Settings::RandomForest(s) | Settings::RandomForestRegressor(s) => s.validate(),
+            Settings::DecisionTree(s) | Settings::DecisionTreeRegressor(s) => s.validate(),
+            Settings::Knn(s) | Settings::KnnRegressor(s) => s.validate(),
             Settings::GaussianNb(s) => s.validate(),
+            Settings::LinearRegression(s) => s.validate(),
+            Settings::Ridge(s) => s.validate(),
+            Settings::Lasso(s) => s.validate(),
+            Settings::ElasticNet(s) => s.validate(),
+            Settings::GradientBoosting(s) | Settings::GradientBoostingRegressor(s) => s.validate(),
+            Settings::Svm(s) => s.validate(),
+            Settings::Svr(s) => s.validate(),
+            Settings::Kmeans(s) => s.validate(),
+            Settings::Dbscan(s) => s.validate(),
+            Settings::Pca(s) => s.validate(),
         }
     }
 
@@ -143,6 +316,22 @@ impl Settings {
             "decision_tree" => Settings::DecisionTree(read_settings(options)?),
             "knn" => Settings::Knn(read_settings(options)?),
             "gaussian_nb" => Settings::GaussianNb(read_settings(options)?),
+            "linear_regression" => Settings::LinearRegression(read_settings(options)?),
+            "ridge" => Settings::Ridge(read_settings(options)?),
+            "lasso" => Settings::Lasso(read_settings(options)?),
+            "elastic_net" => Settings::ElasticNet(read_settings(options)?),
+            "decision_tree_regressor" => Settings::DecisionTreeRegressor(read_settings(options)?),
+            "random_forest_regressor" => Settings::RandomForestRegressor(read_settings(options)?),
+            "knn_regressor" => Settings::KnnRegressor(read_settings(options)?),
+            "gradient_boosting" => Settings::GradientBoosting(read_settings(options)?),
+            "gradient_boosting_regressor" => {
+                Settings::GradientBoostingRegressor(read_settings(options)?)
+            }
+            "svm" => Settings::Svm(read_settings(options)?),
+            "svr" => Settings::Svr(read_settings(options)?),
+            "kmeans" => Settings::Kmeans(read_settings(options)?),
+            "dbscan" => Settings::Dbscan(read_settings(options)?),
+            "pca" => Settings::Pca(read_settings(options)?),
             other => {
                 return Err(ModelError::UnknownAlgorithm {
                     name: other.to_string(),
@@ -178,6 +367,45 @@ pub enum FittedModel {
     DecisionTree(DecisionTreeModel),
     Knn(KnnModel),
     GaussianNb(GaussianNbModel),
+    LinearRegression(LinearModel),
+    Ridge(LinearModel),
+    Lasso(LinearModel),
+    ElasticNet(LinearModel),
+    /// A tree whose leaves hold the mean target of their training rows.
+    DecisionTreeRegressor(DecisionTreeModel),
+    /// Trees whose leaves hold means; a prediction is the mean over trees.
+    RandomForestRegressor(ForestModel),
+    KnnRegressor(KnnRegressorModel),
+    /// Boosted trees on the log-odds (two classes) or per-class scores (more).
+    GradientBoosting(GbtModel),
+    /// Boosted trees whose scores are the predictions.
+    GradientBoostingRegressor(GbtModel),
+    Svm(SvmModel),
+    Svr(SvrModel),
+    Kmeans(KMeansModel),
+    Dbscan(DbscanModel),
+    Pca(PcaModel),
+}
+
+/// What a fitted model computes for rows of features, before the artifact puts names
+/// (class labels) on it. Which variant a model gives is fixed by its task.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Output {
+    /// Classification: per row, the probability of each class; the prediction is the most
+    /// probable class (the first in class order on a tie).
+    Probabilities(Vec<Vec<f64>>),
+    /// Classification by a model whose predicted class is not simply the most probable
+    /// one (or that defines no probabilities): per row, the class's index.
+    Classes {
+        indices: Vec<usize>,
+        probabilities: Option<Vec<Vec<f64>>>,
+    },
+    /// Regression: per row, the predicted number.
+    Values(Vec<f64>),
+    /// Clustering: per row, its cluster (`-1` for noise, as DBSCAN marks it).
+    Clusters(Vec<i64>),
+    /// Decomposition: per row, its coordinates on the components.
+    Components(Vec<Vec<f64>>),
 }
 
 impl FittedModel {
@@ -188,31 +416,103 @@ impl FittedModel {
             FittedModel::DecisionTree(_) => ALGORITHMS[2],
             FittedModel::Knn(_) => ALGORITHMS[3],
             FittedModel::GaussianNb(_) => ALGORITHMS[4],
+            FittedModel::LinearRegression(_) => ALGORITHMS[5],
+            FittedModel::Ridge(_) => ALGORITHMS[6],
+            FittedModel::Lasso(_) => ALGORITHMS[7],
+            FittedModel::ElasticNet(_) => ALGORITHMS[8],
+            FittedModel::DecisionTreeRegressor(_) => ALGORITHMS[9],
+            FittedModel::RandomForestRegressor(_) => ALGORITHMS[10],
+            FittedModel::KnnRegressor(_) => ALGORITHMS[11],
+            FittedModel::GradientBoosting(_) => ALGORITHMS[12],
+            FittedModel::GradientBoostingRegressor(_) => ALGORITHMS[13],
+            FittedModel::Svm(_) => ALGORITHMS[14],
+            FittedModel::Svr(_) => ALGORITHMS[15],
+            FittedModel::Kmeans(_) => ALGORITHMS[16],
+            FittedModel::Dbscan(_) => ALGORITHMS[17],
+            FittedModel::Pca(_) => ALGORITHMS[18],
         }
     }
 
-    /// That the parameters fit `features` inputs and `classes` outputs, so that predicting
-    /// cannot index out of bounds even for an artifact edited by hand.
+    /// What the model learnt to do.
+    pub fn task(&self) -> Task {
+        task_of(self.algorithm_name()).unwrap_or_default()
+    }
+
+    /// That the parameters fit `features` inputs and (for a classifier) `classes` outputs,
+    /// so that predicting cannot index out of bounds even for an artifact edited by hand.
     pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
         match self {
             FittedModel::LogisticRegression(m) => m.check(features, classes),
-            FittedModel::RandomForest(m) => m.check(features, classes),
-            FittedModel::DecisionTree(m) => m.check(features, classes),
+            FittedModel::RandomForest(m) => m.check(features, TreeLeaves::Classes(classes)),
+            FittedModel::DecisionTree(m) => m.check(features, TreeLeaves::Classes(classes)),
             FittedModel::Knn(m) => m.check(features, classes),
             FittedModel::GaussianNb(m) => m.check(features, classes),
+            FittedModel::LinearRegression(m)
+            | FittedModel::Ridge(m)
+            | FittedModel::Lasso(m)
+            | FittedModel::ElasticNet(m) => m.check(features),
+            FittedModel::DecisionTreeRegressor(m) => m.check(features, TreeLeaves::Means),
+            FittedModel::RandomForestRegressor(m) => m.check(features, TreeLeaves::Means),
+            FittedModel::KnnRegressor(m) => m.check(features),
+            FittedModel::GradientBoosting(m) => m.check(features, classes),
+            FittedModel::GradientBoostingRegressor(m) => m.check(features, 1),
+            FittedModel::Svm(m) => m.check(features, classes),
+            FittedModel::Svr(m) => m.check(features),
+            FittedModel::Kmeans(m) => m.check(features),
+            FittedModel::Dbscan(m) => m.check(features),
+            FittedModel::Pca(m) => m.check(features),
         }
     }
 
-    /// Per row of `x`, the probability of each class. Only call after [`Self::check`].
-    pub(crate) fn probabilities(&self, x: &Matrix, classes: usize) -> Vec<Vec<f64>> {
+    /// What the model computes for each row of `x`. Only call after [`Self::check`].
+    pub(crate) fn predict(&self, x: &Matrix, classes: usize) -> Output {
         match self {
-            FittedModel::LogisticRegression(m) => m.probabilities(x, classes),
-            FittedModel::RandomForest(m) => m.probabilities(x, classes),
-            FittedModel::DecisionTree(m) => m.probabilities(x),
-            FittedModel::Knn(m) => m.probabilities(x, classes),
-            FittedModel::GaussianNb(m) => m.probabilities(x, classes),
+            FittedModel::LogisticRegression(m) => {
+                Output::Probabilities(m.probabilities(x, classes))
+            }
+            FittedModel::RandomForest(m) => Output::Probabilities(m.probabilities(x, classes)),
+            FittedModel::DecisionTree(m) => Output::Probabilities(m.probabilities(x)),
+            FittedModel::Knn(m) => Output::Probabilities(m.probabilities(x, classes)),
+            FittedModel::GaussianNb(m) => Output::Probabilities(m.probabilities(x, classes)),
+            FittedModel::LinearRegression(m)
+            | FittedModel::Ridge(m)
+            | FittedModel::Lasso(m)
+            | FittedModel::ElasticNet(m) => Output::Values(m.predict(x)),
+            FittedModel::DecisionTreeRegressor(m) => Output::Values(m.values(x)),
+            FittedModel::RandomForestRegressor(m) => Output::Values(m.values(x)),
+            FittedModel::KnnRegressor(m) => Output::Values(m.values(x)),
+            FittedModel::GradientBoosting(m) => Output::Probabilities(m.probabilities(x, classes)),
+            FittedModel::GradientBoostingRegressor(m) => Output::Values(m.predict_values(x)),
+            // The vote decides the class, as scikit-learn's `predict`: Platt probabilities
+            // may, rarely, favour another class. Without Platt scaling there are none.
+            FittedModel::Svm(m) => Output::Classes {
+                indices: m.predict_classes(x),
+                probabilities: m.platt.is_some().then(|| m.probabilities(x, classes)),
+            },
+            FittedModel::Svr(m) => Output::Values(m.predict_values(x)),
+            FittedModel::Kmeans(m) => {
+                Output::Clusters(m.predict(x).into_iter().map(|c| c as i64).collect())
+            }
+            FittedModel::Dbscan(m) => Output::Clusters(m.predict(x)),
+            FittedModel::Pca(m) => {
+                let projected = m.transform(x);
+                Output::Components(
+                    (0..projected.rows)
+                        .map(|i| projected.row(i).to_vec())
+                        .collect(),
+                )
+            }
         }
     }
+}
+
+/// What the leaves of a fitted tree must hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum TreeLeaves {
+    /// Class counts, this many per leaf.
+    Classes(usize),
+    /// Target means.
+    Means,
 }
 
 /// How far a long fit has got: `done` of `total` units (trees, boosting rounds,
@@ -264,17 +564,64 @@ impl Matrix {
     }
 }
 
-/// Fits a classifier predicting `target` from the `features` columns of `frame`.
-///
-/// Features must be float, int or bool columns (bool counts as 0/1) without nulls; the
-/// target a bool, int or str column without nulls, holding at least two classes.
-pub fn fit(
+/// Fits a model on the `features` columns of `frame`: a classifier or regressor predicting
+/// the `target` column, or (with no target) an unsupervised model. Same as
+/// [`fit_monitored`] without watching progress.
+pub fn fit<'a>(
     frame: &Frame,
     features: &[String],
-    target: &str,
+    target: impl Into<Option<&'a str>>,
     settings: &Settings,
 ) -> Result<ModelArtifact, ModelError> {
+    fit_monitored(frame, features, target, settings, &mut unmonitored)
+}
+
+/// The training target, in the form the task needs.
+enum TrainingTarget {
+    None,
+    /// Each row's class, as an index into `labels` (sorted).
+    Classes {
+        y: Vec<usize>,
+        labels: Vec<ClassLabel>,
+    },
+    Values(Vec<f64>),
+}
+
+/// Fits a model, calling `monitor` as the fit progresses (per tree of a forest, per
+/// iteration of an iterative solver); a monitor that breaks cancels the fit with
+/// [`ModelError::Cancelled`].
+///
+/// Features must be float, int or bool columns (bool counts as 0/1) without nulls. A
+/// classifier's target must be a bool, int or str column without nulls holding at least
+/// two classes; a regressor's a float or int column of finite numbers without nulls.
+/// Clustering and decomposition take no target.
+pub fn fit_monitored<'a>(
+    frame: &Frame,
+    features: &[String],
+    target: impl Into<Option<&'a str>>,
+    settings: &Settings,
+    monitor: &mut Monitor<'_>,
+) -> Result<ModelArtifact, ModelError> {
+    let target: Option<&str> = target.into();
     settings.validate()?;
+    let task = settings.task();
+    let algorithm = settings.algorithm_name();
+    match (task.is_supervised(), target) {
+        (true, None) => {
+            return Err(ModelError::TargetRequired {
+                algorithm,
+                noun: task.model_noun(),
+            })
+        }
+        (false, Some(column)) => {
+            return Err(ModelError::TargetNotUsed {
+                algorithm,
+                noun: task.model_noun(),
+                column: column.to_string(),
+            })
+        }
+        _ => {}
+    }
     if features.is_empty() {
         return Err(ModelError::NoFeatures);
     }
@@ -284,7 +631,7 @@ pub fn fit(
                 column: name.clone(),
             });
         }
-        if name == target {
+        if Some(name.as_str()) == target {
             return Err(ModelError::TargetIsFeature {
                 column: name.clone(),
             });
@@ -313,15 +660,156 @@ pub fn fit(
             dtype,
         });
     }
-    if frame.column(target)?.data.dtype() == DType::Float {
-        return Err(ModelError::FloatTarget {
-            column: target.to_string(),
-        });
-    }
+    let target_dtype = match target {
+        None => None,
+        Some(column) => {
+            let dtype = frame.column(column)?.data.dtype();
+            match (task, dtype) {
+                (Task::Classification, DType::Float) => {
+                    return Err(ModelError::FloatTarget {
+                        column: column.to_string(),
+                    })
+                }
+                (Task::Regression, DType::Float | DType::Int) => {}
+                (Task::Regression, dtype) => {
+                    return Err(ModelError::NonNumericTarget {
+                        column: column.to_string(),
+                        dtype,
+                    })
+                }
+                _ => {}
+            }
+            Some(dtype)
+        }
+    };
     if frame.row_count() == 0 {
         return Err(ModelError::EmptyFrame);
     }
+    let x = feature_matrix(frame, &specs)?;
 
+    let training = match (task, target) {
+        (Task::Classification, Some(column)) => {
+            let labels = target_labels(frame, column)?;
+            let classes: Vec<ClassLabel> = labels
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect();
+            if classes.len() < 2 {
+                return Err(ModelError::TooFewClasses {
+                    column: column.to_string(),
+                    found: classes.len(),
+                });
+            }
+            // Every label is among `classes`, which is sorted.
+            let y = labels
+                .iter()
+                .map(|label| classes.binary_search(label).unwrap_or(0))
+                .collect();
+            TrainingTarget::Classes { y, labels: classes }
+        }
+        (Task::Regression, Some(column)) => TrainingTarget::Values(target_values(frame, column)?),
+        _ => TrainingTarget::None,
+    };
+
+    let fitted = match (settings, &training) {
+        (Settings::LogisticRegression(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::LogisticRegression(logistic::fit(&x, y, labels.len(), s, monitor)?)
+        }
+        (Settings::RandomForest(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::RandomForest(forest::fit(&x, y, labels.len(), s, monitor)?)
+        }
+        (Settings::DecisionTree(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::DecisionTree(tree::fit(&x, y, labels.len(), s)?)
+        }
+        (Settings::Knn(s), TrainingTarget::Classes { y, .. }) => {
+            FittedModel::Knn(knn::fit(&x, y, s)?)
+        }
+        (Settings::GaussianNb(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::GaussianNb(naive_bayes::fit(&x, y, labels.len(), s)?)
+        }
+        (Settings::LinearRegression(s), TrainingTarget::Values(y)) => {
+            FittedModel::LinearRegression(linear::fit_ordinary(&x, y, s)?)
+        }
+        (Settings::Ridge(s), TrainingTarget::Values(y)) => {
+            FittedModel::Ridge(linear::fit_ridge(&x, y, s)?)
+        }
+        (Settings::Lasso(s), TrainingTarget::Values(y)) => {
+            FittedModel::Lasso(linear::fit_lasso(&x, y, s, monitor)?)
+        }
+        (Settings::ElasticNet(s), TrainingTarget::Values(y)) => {
+            FittedModel::ElasticNet(linear::fit_elastic_net(&x, y, s, monitor)?)
+        }
+        (Settings::DecisionTreeRegressor(s), TrainingTarget::Values(y)) => {
+            FittedModel::DecisionTreeRegressor(tree::fit_regressor(&x, y, s)?)
+        }
+        (Settings::RandomForestRegressor(s), TrainingTarget::Values(y)) => {
+            FittedModel::RandomForestRegressor(forest::fit_regressor(&x, y, s, monitor)?)
+        }
+        (Settings::KnnRegressor(s), TrainingTarget::Values(y)) => {
+            FittedModel::KnnRegressor(knn::fit_regressor(&x, y, s)?)
+        }
+        (Settings::GradientBoosting(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::GradientBoosting(gbt::fit_classifier(&x, y, labels.len(), s, monitor)?)
+        }
+        (Settings::GradientBoostingRegressor(s), TrainingTarget::Values(y)) => {
+            FittedModel::GradientBoostingRegressor(gbt::fit_regressor(&x, y, s, monitor)?)
+        }
+        (Settings::Svm(s), TrainingTarget::Classes { y, labels }) => {
+            FittedModel::Svm(svm::fit_classifier(&x, y, labels.len(), s, monitor)?)
+        }
+        (Settings::Svr(s), TrainingTarget::Values(y)) => {
+            FittedModel::Svr(svm::fit_regressor(&x, y, s, monitor)?)
+        }
+        (Settings::Kmeans(s), TrainingTarget::None) => {
+            FittedModel::Kmeans(cluster::fit_kmeans(&x, s, monitor)?)
+        }
+        (Settings::Dbscan(s), TrainingTarget::None) => {
+            FittedModel::Dbscan(cluster::fit_dbscan(&x, s, monitor)?)
+        }
+        (Settings::Pca(s), TrainingTarget::None) => FittedModel::Pca(pca::fit_pca(&x, s)?),
+        (settings, _) => {
+            // Unreachable while `task_of` agrees with the arms above.
+            return Err(ModelError::FitFailed(format!(
+                "'{}' was given the wrong kind of target for {}",
+                settings.algorithm_name(),
+                settings.task()
+            )));
+        }
+    };
+    let recipe = frame.recipe().clone();
+    recipe.validate().map_err(ModelError::Recipe)?;
+    let input_features = if recipe.is_empty() {
+        specs.clone()
+    } else {
+        input_features(frame, &recipe, features)?
+    };
+    let class_labels = match training {
+        TrainingTarget::Classes { labels, .. } => labels,
+        _ => Vec::new(),
+    };
+    Ok(ModelArtifact {
+        format_version: ARTIFACT_FORMAT_VERSION,
+        algorithm: algorithm.to_string(),
+        task,
+        created_with: CREATED_WITH.to_string(),
+        target: target.map(str::to_string),
+        target_dtype,
+        features: specs,
+        input_features,
+        recipe,
+        class_labels,
+        settings: settings.clone(),
+        fitted,
+        metrics: BTreeMap::new(),
+        lineage: None,
+    })
+}
+
+/// The `specs` columns of `frame` as a row-major matrix, refusing nulls and non-finite
+/// values with the column named.
+fn feature_matrix(frame: &Frame, specs: &[FeatureSpec]) -> Result<Matrix, ModelError> {
     let rows = frame.row_count();
     let cols = specs.len();
     let mut data = vec![0.0; rows * cols];
@@ -348,62 +836,7 @@ pub fn fit(
             });
         }
     }
-    let x = Matrix { rows, cols, data };
-
-    let labels = target_labels(frame, target)?;
-    let classes: Vec<ClassLabel> = labels
-        .iter()
-        .cloned()
-        .collect::<BTreeSet<_>>()
-        .into_iter()
-        .collect();
-    if classes.len() < 2 {
-        return Err(ModelError::TooFewClasses {
-            column: target.to_string(),
-            found: classes.len(),
-        });
-    }
-    // Every label is among `classes`, which is sorted.
-    let y: Vec<usize> = labels
-        .iter()
-        .map(|label| classes.binary_search(label).unwrap_or(0))
-        .collect();
-
-    let fitted = match settings {
-        Settings::LogisticRegression(s) => {
-            FittedModel::LogisticRegression(logistic::fit(&x, &y, classes.len(), s)?)
-        }
-        Settings::RandomForest(s) => {
-            FittedModel::RandomForest(forest::fit(&x, &y, classes.len(), s)?)
-        }
-        Settings::DecisionTree(s) => {
-            FittedModel::DecisionTree(tree::fit(&x, &y, classes.len(), s)?)
-        }
-        Settings::Knn(s) => FittedModel::Knn(knn::fit(&x, &y, s)?),
-        Settings::GaussianNb(s) => {
-            FittedModel::GaussianNb(naive_bayes::fit(&x, &y, classes.len(), s)?)
-        }
-    };
-    let recipe = frame.recipe().clone();
-    recipe.validate().map_err(ModelError::Recipe)?;
-    let input_features = if recipe.is_empty() {
-        specs.clone()
-    } else {
-        input_features(frame, &recipe, features)?
-    };
-    Ok(ModelArtifact {
-        format_version: ARTIFACT_FORMAT_VERSION,
-        algorithm: settings.algorithm_name().to_string(),
-        created_with: CREATED_WITH.to_string(),
-        target: target.to_string(),
-        features: specs,
-        input_features,
-        recipe,
-        class_labels: classes,
-        settings: settings.clone(),
-        fitted,
-        metrics: BTreeMap::new(),
-    })
+    Ok(Matrix { rows, cols, data })
 }
 
 /// The raw columns (with their types) that `recipe` computes `features` from: types as
@@ -473,4 +906,39 @@ pub fn target_labels(frame: &Frame, column: &str) -> Result<Vec<ClassLabel>, Mod
             .collect(),
         ColumnData::Float(_) | ColumnData::Datetime(_) => Vec::new(),
     })
+}
+
+/// The values of a numeric target column (float or int, without nulls, finite) as
+/// numbers: what a regressor learns from, and what it is scored against.
+pub fn target_values(frame: &Frame, column: &str) -> Result<Vec<f64>, ModelError> {
+    let data = &frame.column(column)?.data;
+    let dtype = data.dtype();
+    if !matches!(dtype, DType::Float | DType::Int) {
+        return Err(ModelError::NonNumericTarget {
+            column: column.to_string(),
+            dtype,
+        });
+    }
+    let (mut nulls, mut non_finite) = (0, 0);
+    let mut values = Vec::with_capacity(data.len());
+    for i in 0..data.len() {
+        match data.f64_at(i) {
+            None => nulls += 1,
+            Some(v) if !v.is_finite() => non_finite += 1,
+            Some(v) => values.push(v),
+        }
+    }
+    if nulls > 0 {
+        return Err(ModelError::NullValues {
+            column: column.to_string(),
+            count: nulls,
+        });
+    }
+    if non_finite > 0 {
+        return Err(ModelError::NonFiniteTarget {
+            column: column.to_string(),
+            count: non_finite,
+        });
+    }
+    Ok(values)
 }

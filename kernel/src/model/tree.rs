@@ -1,10 +1,11 @@
-//! A single CART classification tree: the random forest's tree grower, trained on every
-//! row once (no bootstrap) and trying every feature at each split.
+//! A single CART tree, for classification (Gini impurity) or regression (squared error):
+//! the random forest's tree grower, trained on every row once (no bootstrap) and trying
+//! every feature at each split.
 
 use serde::{Deserialize, Serialize};
 
-use super::forest::{Grower, Tree};
-use super::{Matrix, ModelError};
+use super::forest::{Grower, Tree, TreeTarget};
+use super::{Matrix, ModelError, TreeLeaves};
 use crate::rng::SeededRng;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -47,8 +48,9 @@ impl DecisionTreeSettings {
     }
 }
 
-/// A fitted tree. A row's class probabilities are the class frequencies among the training
-/// rows in the leaf it reaches.
+/// A fitted tree. A classification tree gives a row the class frequencies among the
+/// training rows in the leaf it reaches as probabilities; a regression tree gives the mean
+/// target of those rows.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DecisionTreeModel {
     pub tree: Tree,
@@ -60,10 +62,26 @@ pub(crate) fn fit(
     classes: usize,
     settings: &DecisionTreeSettings,
 ) -> Result<DecisionTreeModel, ModelError> {
+    grow(x, TreeTarget::Classes { y, classes }, settings)
+}
+
+/// Fits a regression tree predicting `y[i]` for row `i`.
+pub(crate) fn fit_regressor(
+    x: &Matrix,
+    y: &[f64],
+    settings: &DecisionTreeSettings,
+) -> Result<DecisionTreeModel, ModelError> {
+    grow(x, TreeTarget::Values(y), settings)
+}
+
+fn grow(
+    x: &Matrix,
+    target: TreeTarget<'_>,
+    settings: &DecisionTreeSettings,
+) -> Result<DecisionTreeModel, ModelError> {
     let grower = Grower {
         x,
-        y,
-        classes,
+        target,
         max_depth: settings.max_depth,
         min_samples_split: settings.min_samples_split,
         features_per_split: x.cols,
@@ -75,8 +93,14 @@ pub(crate) fn fit(
 }
 
 impl DecisionTreeModel {
-    pub(crate) fn check(&self, features: usize, classes: usize) -> Result<(), String> {
-        self.tree.check("the tree", features, classes)
+    pub(crate) fn check(&self, features: usize, leaves: TreeLeaves) -> Result<(), String> {
+        self.tree.check("the tree", features, leaves)
+    }
+
+    pub(crate) fn values(&self, x: &Matrix) -> Vec<f64> {
+        (0..x.rows)
+            .map(|i| self.tree.leaf_value(x.row(i)))
+            .collect()
     }
 
     pub(crate) fn probabilities(&self, x: &Matrix) -> Vec<Vec<f64>> {

@@ -1,6 +1,7 @@
 //! Metric functions of the cell language: a classifier scored on a frame (precision,
-//! recall, F1, ROC AUC, log loss, reports and curves), predicted numbers against true
-//! ones, and clusterings. The scoring itself is [`crate::metrics`].
+//! recall, F1, ROC AUC, log loss, reports and curves), a regressor scored on a frame,
+//! predicted numbers against true ones, and clusterings. The scoring itself is
+//! [`crate::metrics`].
 //!
 //! This module shares its name with [`crate::metrics`] and so stands in for it among the
 //! session's modules (`use super::*` finds this one); the re-export keeps every
@@ -11,11 +12,33 @@ pub(super) use crate::metrics::*;
 use super::frames::strings;
 use super::models::Model;
 use super::*;
-use crate::artifact::Predictions;
+use crate::artifact::ClassPredictions;
 use crate::frame::DType;
+use crate::model::Task;
 
-fn scored(model: &Model, df: &Frame) -> Res<(Vec<ClassLabel>, Predictions)> {
+/// The truth and a classifier's predictions on `df`, for `metric` (named in the error a
+/// model of another task gets).
+fn scored(
+    model: &Model,
+    df: &Frame,
+    metric: &'static str,
+) -> Res<(Vec<ClassLabel>, ClassPredictions)> {
+    require_task(&model.0, Task::Classification, metric).map_err(fail)?;
     truth_and_predictions(&model.0, df).map_err(fail)
+}
+
+/// The class probabilities `metric` needs, or an error naming the model that gives none.
+fn probabilities<'a>(
+    model: &Model,
+    predictions: &'a ClassPredictions,
+    metric: &'static str,
+) -> Res<&'a [Vec<f64>]> {
+    predictions.probabilities.as_deref().ok_or_else(|| {
+        fail(MetricError::NoProbabilities {
+            metric,
+            algorithm: model.0.algorithm.clone(),
+        })
+    })
 }
 
 /// The class binary scores treat as positive: the second of a two-class model's sorted
@@ -40,12 +63,13 @@ fn default_average(model: &Model) -> Average {
     }
 }
 
-fn scores(model: &Model, df: &Frame, average: Option<&str>) -> Res<Scores> {
+fn scores(model: &Model, df: &Frame, average: Option<&str>, metric: &'static str) -> Res<Scores> {
+    require_task(&model.0, Task::Classification, metric).map_err(fail)?;
     let average = match average {
         None => default_average(model),
         Some(name) => Average::from_name(name, positive_class(model)).map_err(fail)?,
     };
-    let (truth, predictions) = scored(model, df)?;
+    let (truth, predictions) = scored(model, df, metric)?;
     precision_recall_f1(&truth, &predictions.labels, &average).map_err(fail)
 }
 
@@ -66,7 +90,13 @@ fn class_label(value: &Dynamic, what: &str) -> Res<ClassLabel> {
 }
 
 /// The model's probabilities of `class`, one per row.
-fn class_scores(model: &Model, predictions: &Predictions, class: &ClassLabel) -> Res<Vec<f64>> {
+fn class_scores(
+    model: &Model,
+    predictions: &ClassPredictions,
+    class: &ClassLabel,
+    metric: &'static str,
+) -> Res<Vec<f64>> {
+    let probabilities = probabilities(model, predictions, metric)?;
     let classes = &model.0.class_labels;
     let c = classes.iter().position(|l| l == class).ok_or_else(|| {
         fail(format!(
@@ -78,8 +108,7 @@ fn class_scores(model: &Model, predictions: &Predictions, class: &ClassLabel) ->
                 .join(", ")
         ))
     })?;
-    Ok(predictions
-        .probabilities
+    Ok(probabilities
         .iter()
         .map(|p| p.get(c).copied().unwrap_or(f64::NAN))
         .collect())
@@ -90,17 +119,17 @@ fn roc_auc_of(model: &Model, df: &Frame, average: Option<&str>) -> Res<FLOAT> {
         .map(OvrAverage::from_name)
         .transpose()
         .map_err(fail)?;
-    let (truth, predictions) = scored(model, df)?;
+    let (truth, predictions) = scored(model, df, "roc_auc")?;
     let classes = &model.0.class_labels;
     if classes.len() == 2 {
         // One area for two classes; scikit-learn ignores the averaging then too.
         let positive = positive_class(model);
-        let scores = class_scores(model, &predictions, &positive)?;
+        let scores = class_scores(model, &predictions, &positive, "roc_auc")?;
         roc_auc(&truth, &scores, &positive).map_err(fail)
     } else {
         roc_auc_ovr(
             &truth,
-            &predictions.probabilities,
+            probabilities(model, &predictions, "roc_auc")?,
             classes,
             average.unwrap_or(OvrAverage::Macro),
         )
@@ -109,7 +138,8 @@ fn roc_auc_of(model: &Model, df: &Frame, average: Option<&str>) -> Res<FLOAT> {
 }
 
 /// The positive class of a curve: the one named, or a two-class model's second class.
-fn curve_class(model: &Model, class: Option<Dynamic>) -> Res<ClassLabel> {
+fn curve_class(model: &Model, class: Option<Dynamic>, metric: &'static str) -> Res<ClassLabel> {
+    require_task(&model.0, Task::Classification, metric).map_err(fail)?;
     match class {
         Some(value) => class_label(&value, "the positive class"),
         None if model.0.class_labels.len() == 2 => Ok(positive_class(model)),
@@ -133,9 +163,10 @@ fn some(values: &[f64]) -> Vec<Option<f64>> {
 }
 
 fn roc_curve_frame(model: &Model, df: &Frame, class: Option<Dynamic>) -> Res<Frame> {
-    let positive = curve_class(model, class)?;
-    let (truth, predictions) = scored(model, df)?;
-    let scores = class_scores(model, &predictions, &positive)?;
+    const METRIC: &str = "roc_curve";
+    let positive = curve_class(model, class, METRIC)?;
+    let (truth, predictions) = scored(model, df, METRIC)?;
+    let scores = class_scores(model, &predictions, &positive, METRIC)?;
     let curve = roc_curve(&truth, &scores, &positive).map_err(fail)?;
     Frame::new(vec![
         float_column("threshold", some(&curve.thresholds)),
@@ -146,9 +177,10 @@ fn roc_curve_frame(model: &Model, df: &Frame, class: Option<Dynamic>) -> Res<Fra
 }
 
 fn precision_recall_curve_frame(model: &Model, df: &Frame, class: Option<Dynamic>) -> Res<Frame> {
-    let positive = curve_class(model, class)?;
-    let (truth, predictions) = scored(model, df)?;
-    let scores = class_scores(model, &predictions, &positive)?;
+    const METRIC: &str = "precision_recall_curve";
+    let positive = curve_class(model, class, METRIC)?;
+    let (truth, predictions) = scored(model, df, METRIC)?;
+    let scores = class_scores(model, &predictions, &positive, METRIC)?;
     let curve = precision_recall_curve(&truth, &scores, &positive).map_err(fail)?;
     // The last point (recall 0, precision 1) has no threshold.
     let mut thresholds = some(&curve.thresholds);
@@ -164,7 +196,7 @@ fn precision_recall_curve_frame(model: &Model, df: &Frame, class: Option<Dynamic
 /// scikit-learn's report as a frame: a row per class, then `accuracy` (in the f1 column,
 /// as scikit-learn prints it), `macro avg` and `weighted avg`.
 fn classification_report_frame(model: &Model, df: &Frame) -> Res<Frame> {
-    let (truth, predictions) = scored(model, df)?;
+    let (truth, predictions) = scored(model, df, "classification_report")?;
     let report = classification_report(&truth, &predictions.labels).map_err(fail)?;
     let mut names: Vec<Option<String>> = Vec::new();
     let (mut precision, mut recall, mut f1, mut support) = (vec![], vec![], vec![], vec![]);
@@ -236,6 +268,21 @@ fn regression(
     metric(&truth, &predicted).map_err(fail)
 }
 
+/// A regression report as a script map.
+fn report_map(report: &RegressionReport) -> Map {
+    let mut map = Map::new();
+    for (key, value) in [
+        ("mae", report.mae),
+        ("mse", report.mse),
+        ("rmse", report.rmse),
+        ("r2", report.r2),
+        ("mape", report.mape),
+    ] {
+        map.insert(key.into(), Dynamic::from_float(value));
+    }
+    map
+}
+
 /// The rows of `df` as points with the `features` columns as coordinates.
 fn points(df: &Frame, features: &Array) -> Res<Vec<Vec<f64>>> {
     let features = strings(features, "feature names")?;
@@ -283,12 +330,12 @@ pub(super) fn register(engine: &mut Engine) {
     ];
     for (name, pick) in picks {
         engine.register_fn(name, move |model: Model, df: Frame| -> Res<FLOAT> {
-            Ok(pick(&scores(&model, &df, None)?))
+            Ok(pick(&scores(&model, &df, None, name)?))
         });
         engine.register_fn(
             name,
             move |model: Model, df: Frame, average: &str| -> Res<FLOAT> {
-                Ok(pick(&scores(&model, &df, Some(average))?))
+                Ok(pick(&scores(&model, &df, Some(average), name)?))
             },
         );
     }
@@ -299,8 +346,9 @@ pub(super) fn register(engine: &mut Engine) {
         roc_auc_of(&model, &df, Some(average))
     });
     engine.register_fn("log_loss", |model: Model, df: Frame| -> Res<FLOAT> {
-        let (truth, predictions) = scored(&model, &df)?;
-        log_loss(&truth, &predictions.probabilities, &model.0.class_labels).map_err(fail)
+        let (truth, predictions) = scored(&model, &df, "log_loss")?;
+        let probabilities = probabilities(&model, &predictions, "log_loss")?;
+        log_loss(&truth, probabilities, &model.0.class_labels).map_err(fail)
     });
     engine.register_fn("classification_report", |model: Model, df: Frame| {
         classification_report_frame(&model, &df)
@@ -333,24 +381,29 @@ pub(super) fn register(engine: &mut Engine) {
         engine.register_fn(name, move |truth: Array, predicted: Array| {
             regression(metric, &truth, &predicted)
         });
+        // A regressor scored on a frame holding its features and target.
+        engine.register_fn(name, move |model: Model, df: Frame| -> Res<FLOAT> {
+            require_task(&model.0, Task::Regression, name).map_err(fail)?;
+            let (truth, predicted) = truth_and_values(&model.0, &df).map_err(fail)?;
+            metric(&truth, &predicted).map_err(fail)
+        });
     }
     engine.register_fn(
         "regression_report",
         |truth: Array, predicted: Array| -> Res<Map> {
             let truth = numbers(&truth, "the true values")?;
             let predicted = numbers(&predicted, "the predicted values")?;
-            let report = regression_report(&truth, &predicted).map_err(fail)?;
-            let mut map = Map::new();
-            for (key, value) in [
-                ("mae", report.mae),
-                ("mse", report.mse),
-                ("rmse", report.rmse),
-                ("r2", report.r2),
-                ("mape", report.mape),
-            ] {
-                map.insert(key.into(), Dynamic::from_float(value));
-            }
-            Ok(map)
+            Ok(report_map(
+                &regression_report(&truth, &predicted).map_err(fail)?,
+            ))
+        },
+    );
+    engine.register_fn(
+        "regression_metrics",
+        |model: Model, df: Frame| -> Res<Map> {
+            Ok(report_map(
+                &evaluate_regression(&model.0, &df).map_err(fail)?,
+            ))
         },
     );
 

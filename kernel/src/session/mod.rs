@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use oxbook_protocol::{CellError, CellRun, CellStatus, Effect, MimeBundle, Output};
+use oxbook_protocol::{CellError, CellRun, CellStatus, Effect, MimeBundle, Output, RunContext};
 use rhai::{
     Array, Dynamic, Engine, EvalAltResult, ImmutableString, Map, Position, Scope, AST, FLOAT, INT,
 };
@@ -24,6 +24,7 @@ use crate::load::LoadError;
 use crate::model::{fit, Settings};
 use crate::split;
 
+mod evaluate;
 mod explore;
 mod frames;
 mod load;
@@ -83,6 +84,18 @@ struct Shared {
     printed: Vec<String>,
     /// What loads noticed, shown after the cell's value.
     notes: Vec<String>,
+    host: Host,
+}
+
+/// What the host told the session about where it runs; kept across resets.
+#[derive(Default, Clone)]
+struct Host {
+    context: RunContext,
+    /// Milliseconds since the Unix epoch, from the host: the kernel has no clock of its
+    /// own (wasm32 has none outside the browser's APIs).
+    clock: Option<Rc<dyn Fn() -> f64>>,
+    /// Runs recorded so far, numbering the next run's id.
+    runs: u64,
 }
 
 /// Shared between the session and the closures registered with its engine.
@@ -231,7 +244,24 @@ impl Session {
     pub fn reset(&mut self) {
         self.scope.clear();
         self.functions = AST::empty();
-        *self.shared.borrow_mut() = Shared::default();
+        let mut shared = self.shared.borrow_mut();
+        let host = std::mem::take(&mut shared.host);
+        *shared = Shared {
+            host,
+            ..Shared::default()
+        };
+    }
+
+    /// Where the session runs (its id, the notebook and revision), named by the runs it
+    /// records and the lineage of the models it fits.
+    pub fn set_context(&mut self, context: RunContext) {
+        self.shared.borrow_mut().host.context = context;
+    }
+
+    /// The host's clock, in milliseconds since the Unix epoch, used to time fits and date
+    /// models. Without one, runs record a duration of 0 and models no time.
+    pub fn set_clock(&mut self, clock: impl Fn() -> f64 + 'static) {
+        self.shared.borrow_mut().host.clock = Some(Rc::new(clock));
     }
 
     /// Makes `bytes` the content of `url` for `read_csv` (replacing earlier bytes).
@@ -370,6 +400,7 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
     metrics::register(&mut engine);
     transform::register(&mut engine, shared);
     explore::register(&mut engine, shared);
+    evaluate::register(&mut engine, shared);
     engine
 }
 
@@ -417,10 +448,10 @@ fn describe_value(value: &Dynamic, top: bool) -> String {
         return format!("Plot({})", plot.title);
     }
     if let Some(model) = value.read_lock::<Model>() {
-        return format!(
-            "Model({} predicting '{}')",
-            model.0.algorithm, model.0.target
-        );
+        return match model.0.target() {
+            Some(target) => format!("Model({} predicting '{target}')", model.0.algorithm),
+            None => format!("Model({})", model.0.algorithm),
+        };
     }
     if let Some(array) = value.read_lock::<Array>() {
         let items: Vec<String> = array.iter().map(|v| describe_value(v, false)).collect();

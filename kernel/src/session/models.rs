@@ -2,18 +2,30 @@
 
 use super::frames::strings;
 use super::*;
+use crate::artifact::Predictions;
+use crate::model::{importance, FittedModel, Task};
 
 /// A fitted model as a script value (behind `Arc`: scripts clone values freely).
 #[derive(Debug, Clone)]
 pub struct Model(pub Arc<ModelArtifact>);
 
 impl Model {
-    /// Algorithm, target, features, classes, settings and recorded metrics, a line each.
+    /// What the model is, in a few words: "ridge model predicting 'price'".
+    pub fn headline(&self) -> String {
+        match self.0.target() {
+            Some(target) => format!("{} model predicting '{target}'", self.0.algorithm),
+            None => format!("{} model", self.0.algorithm),
+        }
+    }
+
+    /// Algorithm, target, task, features, classes, settings and recorded metrics, a line
+    /// each.
     pub fn summary(&self) -> String {
         let a = &self.0;
         let list = |items: Vec<String>| items.join(", ");
         let mut lines = vec![
-            format!("{} model predicting '{}'", a.algorithm, a.target),
+            self.headline(),
+            format!("task: {}", a.task),
             format!(
                 "features: {}",
                 list(
@@ -23,34 +35,47 @@ impl Model {
                         .collect()
                 )
             ),
-            format!(
-                "classes: {}",
-                list(a.class_labels.iter().map(ToString::to_string).collect())
-            ),
         ];
         if !a.recipe.is_empty() {
-            lines.insert(
-                2,
-                format!(
-                    "inputs: {}",
-                    list(
-                        a.inputs()
-                            .iter()
-                            .map(|f| format!("{} ({})", f.name, f.dtype))
-                            .collect()
-                    )
-                ),
-            );
-            lines.insert(
-                3,
-                format!(
-                    "recipe: {} (recipe(model) lists them)",
-                    match a.recipe.steps.len() {
-                        1 => "1 step".to_string(),
-                        n => format!("{n} steps"),
-                    }
-                ),
-            );
+            lines.push(format!(
+                "inputs: {}",
+                list(
+                    a.inputs()
+                        .iter()
+                        .map(|f| format!("{} ({})", f.name, f.dtype))
+                        .collect()
+                )
+            ));
+            lines.push(format!(
+                "recipe: {} (recipe(model) lists them)",
+                match a.recipe.steps.len() {
+                    1 => "1 step".to_string(),
+                    n => format!("{n} steps"),
+                }
+            ));
+        }
+        if a.task == Task::Classification {
+            lines.push(format!(
+                "classes: {}",
+                list(a.class_labels.iter().map(ToString::to_string).collect())
+            ));
+        }
+        if let FittedModel::LinearRegression(m)
+        | FittedModel::Ridge(m)
+        | FittedModel::Lasso(m)
+        | FittedModel::ElasticNet(m) = &a.fitted
+        {
+            let coefficients = a
+                .features
+                .iter()
+                .zip(&m.coefficients)
+                .map(|(f, w)| format!("{}: {}", f.name, format_float(*w)))
+                .collect();
+            lines.push(format!(
+                "coefficients: {}; intercept: {}",
+                list(coefficients),
+                format_float(m.intercept)
+            ));
         }
         // The settings' own field names, read back from their serialized form.
         if let Ok(serde_json::Value::Object(outer)) = serde_json::to_value(&a.settings) {
@@ -83,11 +108,14 @@ pub(super) fn registry_name(name: &str) -> Res<()> {
     }
 }
 
+/// Fits `algorithm` on `df`: predicting `target` for a classifier or regressor, without
+/// one for an unsupervised model.
 pub(super) fn train(
+    shared: &SharedState,
     algorithm: &str,
     df: &Frame,
     features: &Array,
-    target: &str,
+    target: Option<&str>,
     options: Option<Map>,
 ) -> Res<Model> {
     let features = strings(features, "feature names")?;
@@ -96,14 +124,50 @@ pub(super) fn train(
         Some(map) => rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(map))?,
     };
     let settings = Settings::from_json(algorithm, options).map_err(fail)?;
+    let started = super::evaluate::now(shared);
     let mut artifact = fit(df, &features, target, &settings).map_err(fail)?;
-    // The score on the training rows, recorded with the model so that its summary and
-    // the registry show how well it fits at least the data it saw.
-    let evaluation = metrics::evaluate(&artifact, df).map_err(fail)?;
-    artifact
-        .metrics
-        .insert("train_accuracy".to_string(), evaluation.accuracy);
+    record_training_scores(&mut artifact, df)?;
+    let run_id = super::evaluate::next_run_id(shared);
+    artifact.lineage = Some(super::evaluate::lineage(shared, &run_id));
+    super::evaluate::record_run(
+        shared,
+        run_id,
+        oxbook_protocol::RunKind::Fit,
+        &settings,
+        target,
+        &features,
+        df.row_count(),
+        artifact.metrics.clone(),
+        started,
+    );
     Ok(Model(Arc::new(artifact)))
+}
+
+/// The scores on the training rows, recorded with the model so that its summary and the
+/// registry show how well it fits at least the data it saw: accuracy for a classifier;
+/// MAE, RMSE and R² (when there are rows enough for it) for a regressor.
+fn record_training_scores(artifact: &mut ModelArtifact, df: &Frame) -> Res<()> {
+    match artifact.task {
+        Task::Classification => {
+            let evaluation = metrics::evaluate(artifact, df).map_err(fail)?;
+            artifact
+                .metrics
+                .insert("train_accuracy".to_string(), evaluation.accuracy);
+        }
+        Task::Regression => {
+            let (truth, predicted) = metrics::truth_and_values(artifact, df).map_err(fail)?;
+            let mae = metrics::mae(&truth, &predicted).map_err(fail)?;
+            let rmse = metrics::rmse(&truth, &predicted).map_err(fail)?;
+            artifact.metrics.insert("train_mae".to_string(), mae);
+            artifact.metrics.insert("train_rmse".to_string(), rmse);
+            // R² needs two rows; a model fitted on one is still a model.
+            if let Ok(r2) = metrics::r2(&truth, &predicted) {
+                artifact.metrics.insert("train_r2".to_string(), r2);
+            }
+        }
+        Task::Clustering | Task::Decomposition => {}
+    }
+    Ok(())
 }
 
 pub(super) fn label_column(name: &str, labels: &[ClassLabel]) -> Column {
@@ -140,26 +204,93 @@ pub(super) fn label_column(name: &str, labels: &[ClassLabel]) -> Column {
     }
 }
 
-/// `df` with the model's `prediction` column and a `p_<class>` probability column per
-/// class added (replacing columns of those names).
+/// `df` with the model's predictions added (replacing columns of the same names): for a
+/// classifier a `prediction` column and, where it gives probabilities, a `p_<class>`
+/// column per class; for a regressor a float `prediction` column; for a clustering an
+/// int `cluster` column; for a decomposition `pc1`, `pc2`, ... columns.
 pub(super) fn predict(model: &Model, df: &Frame) -> Res<Frame> {
-    let predictions = model.0.predict(df).map_err(fail)?;
-    let mut out = df
-        .with_column(label_column("prediction", &predictions.labels))
-        .map_err(fail)?;
-    for (c, class) in model.0.class_labels.iter().enumerate() {
-        let probabilities = predictions
-            .probabilities
-            .iter()
-            .map(|p| p.get(c).copied())
-            .collect();
-        let column = Column {
-            name: format!("p_{class}"),
-            data: ColumnData::Float(probabilities),
-        };
-        out = out.with_column(column).map_err(fail)?;
+    let float_column = |name: String, values: Vec<Option<f64>>| Column {
+        name,
+        data: ColumnData::Float(values),
+    };
+    match model.0.predict(df).map_err(fail)? {
+        Predictions::Classes(predictions) => {
+            let mut out = df
+                .with_column(label_column("prediction", &predictions.labels))
+                .map_err(fail)?;
+            let probabilities = predictions.probabilities.unwrap_or_default();
+            if probabilities.is_empty() {
+                return Ok(out);
+            }
+            for (c, class) in model.0.class_labels.iter().enumerate() {
+                let values = probabilities.iter().map(|p| p.get(c).copied()).collect();
+                out = out
+                    .with_column(float_column(format!("p_{class}"), values))
+                    .map_err(fail)?;
+            }
+            Ok(out)
+        }
+        Predictions::Values(values) => df
+            .with_column(float_column(
+                "prediction".into(),
+                values.into_iter().map(Some).collect(),
+            ))
+            .map_err(fail),
+        Predictions::Clusters(ids) => df
+            .with_column(Column {
+                name: "cluster".into(),
+                data: ColumnData::Int(ids.into_iter().map(Some).collect()),
+            })
+            .map_err(fail),
+        Predictions::Components(rows) => {
+            let components = rows.first().map_or(0, Vec::len);
+            let mut out = df.clone();
+            for c in 0..components {
+                let values = rows.iter().map(|r| r.get(c).copied()).collect();
+                out = out
+                    .with_column(float_column(format!("pc{}", c + 1), values))
+                    .map_err(fail)?;
+            }
+            Ok(out)
+        }
     }
-    Ok(out)
+}
+
+/// The model's feature importances as a frame of a row per feature: an `importance`
+/// column (shares summing to 1) for trees, forests and gradient boosting; a `coefficient`
+/// column for linear models and two-class logistic regression, a `coefficient_<class>`
+/// column per class for more classes.
+pub(super) fn importance_frame(model: &Model) -> Res<Frame> {
+    let a = &model.0;
+    let importance =
+        importance::feature_importances(&a.fitted, a.features.len()).ok_or_else(|| {
+            fail(format!(
+                "'{}' gives no feature importances; trees, forests, gradient boosting, linear \
+             models and logistic regression do",
+                a.algorithm
+            ))
+        })?;
+    let names = a.features.iter().map(|f| Some(f.name.clone())).collect();
+    let mut columns = vec![Column {
+        name: "feature".into(),
+        data: ColumnData::Str(names),
+    }];
+    let float = |name: String, values: &[f64]| Column {
+        name,
+        data: ColumnData::Float(values.iter().copied().map(Some).collect()),
+    };
+    match importance {
+        importance::Importance::Shares(shares) => columns.push(float("importance".into(), &shares)),
+        importance::Importance::Coefficients(rows) if rows.len() == 1 => {
+            columns.push(float("coefficient".into(), &rows[0]))
+        }
+        importance::Importance::Coefficients(rows) => {
+            for (class, row) in a.class_labels.iter().zip(&rows) {
+                columns.push(float(format!("coefficient_{class}"), row));
+            }
+        }
+    }
+    Frame::new(columns).map_err(fail)
 }
 
 /// The confusion matrix as a frame: a row per true class, a count column per predicted class.
@@ -209,27 +340,75 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
         },
     );
     engine.register_fn("recipe", |model: Model| model.0.recipe.describe());
+    // One function per algorithm, with a target (for a classifier or regressor) or without
+    // (for an unsupervised model). Both shapes exist for every algorithm so that the wrong
+    // one gets `fit`'s error saying what the algorithm learns from, not "function not found".
     for algorithm in crate::model::ALGORITHMS {
+        let s = shared.clone();
         engine.register_fn(
             algorithm,
             move |df: Frame, features: Array, target: &str| {
-                train(algorithm, &df, &features, target, None)
+                train(&s, algorithm, &df, &features, Some(target), None)
             },
         );
+        let s = shared.clone();
         engine.register_fn(
             algorithm,
             move |df: Frame, features: Array, target: &str, settings: Map| {
-                train(algorithm, &df, &features, target, Some(settings))
+                train(&s, algorithm, &df, &features, Some(target), Some(settings))
+            },
+        );
+        let s = shared.clone();
+        engine.register_fn(algorithm, move |df: Frame, features: Array| {
+            train(&s, algorithm, &df, &features, None, None)
+        });
+        let s = shared.clone();
+        engine.register_fn(
+            algorithm,
+            move |df: Frame, features: Array, settings: Map| {
+                train(&s, algorithm, &df, &features, None, Some(settings))
             },
         );
     }
+    // The same with the algorithm named: fit(df, "ridge", features, target, settings),
+    // and without a target for unsupervised algorithms.
+    let s = shared.clone();
+    engine.register_fn(
+        "fit",
+        move |df: Frame, algorithm: &str, features: Array, target: &str| {
+            train(&s, algorithm, &df, &features, Some(target), None)
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn(
+        "fit",
+        move |df: Frame, algorithm: &str, features: Array, target: &str, settings: Map| {
+            train(&s, algorithm, &df, &features, Some(target), Some(settings))
+        },
+    );
+    let s = shared.clone();
+    engine.register_fn("fit", move |df: Frame, algorithm: &str, features: Array| {
+        train(&s, algorithm, &df, &features, None, None)
+    });
+    let s = shared.clone();
+    engine.register_fn(
+        "fit",
+        move |df: Frame, algorithm: &str, features: Array, settings: Map| {
+            train(&s, algorithm, &df, &features, None, Some(settings))
+        },
+    );
     engine.register_fn("predict", |model: Model, df: Frame| predict(&model, &df));
+    engine.register_fn("feature_importance", |model: Model| {
+        importance_frame(&model)
+    });
     engine.register_fn("accuracy", |model: Model, df: Frame| -> Res<FLOAT> {
         Ok(metrics::evaluate(&model.0, &df).map_err(fail)?.accuracy)
     });
     engine.register_fn(
         "confusion_matrix",
         |model: Model, df: Frame| -> Res<Frame> {
+            metrics::require_task(&model.0, Task::Classification, "confusion_matrix")
+                .map_err(fail)?;
             confusion_frame(&metrics::evaluate(&model.0, &df).map_err(fail)?.confusion)
         },
     );

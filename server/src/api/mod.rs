@@ -1,5 +1,5 @@
 //! The JSON API: `/api/notebooks`, `/api/models`, `/api/endpoints`, `/api/datasets`,
-//! `/api/fetch`, and the prediction route `/endpoints/{name}/invocations`.
+//! `/api/runs`, `/api/fetch`, and the prediction route `/endpoints/{name}/invocations`.
 
 pub mod datasets;
 pub mod endpoints;
@@ -7,6 +7,7 @@ pub mod fetch;
 pub mod invocations;
 pub mod models;
 pub mod notebooks;
+pub mod runs;
 
 use axum::extract::DefaultBodyLimit;
 use axum::extract::OriginalUri;
@@ -41,6 +42,7 @@ pub fn router(limits: &BodyLimits) -> Router<AppState> {
             "/datasets",
             datasets::router().layer(DefaultBodyLimit::disable()),
         )
+        .nest("/runs", with_body_limit(runs::router(), limits.default))
         .route("/fetch", get(fetch::fetch))
         // Unknown API paths answer JSON, never the page's index.html.
         .fallback(not_found)

@@ -1,0 +1,113 @@
+//! Experiment runs and lineage at the cell boundary: each fit and cross-validation asks
+//! the host to record a run named from the host's session id, and a fitted model's
+//! artifact names its run, notebook and revision.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use oxbook_kernel::{ModelArtifact, Session};
+use oxbook_protocol::{CellStatus, Effect, RunContext, RunKind, RunSpec};
+
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen_test::wasm_bindgen_test as test;
+#[cfg(target_arch = "wasm32")]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
+const PEOPLE: &str = "age,income,member\n\
+34,52000,true\n28,31000,false\n45,88000,true\n52,97000,true\n23,24000,false\n\
+38,45000,true\n31,58000,false\n61,72000,true\n26,29000,false\n41,66000,false\n";
+
+/// A session whose clock advances 5 ms every time it is read.
+fn session() -> Session {
+    let mut session = Session::new();
+    session.set_context(RunContext {
+        session_id: "s1".into(),
+        notebook_id: Some("nb-7".into()),
+        notebook_revision: Some(3),
+    });
+    let ticks = Rc::new(Cell::new(0.0));
+    session.set_clock(move || {
+        ticks.set(ticks.get() + 5.0);
+        1_764_300_000_000.0 + ticks.get()
+    });
+    session.provide_file("/people.csv", PEOPLE.as_bytes().to_vec());
+    session
+}
+
+fn runs(effects: &[Effect]) -> Vec<&RunSpec> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::RecordRun { run } => Some(run),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn fits_and_cross_validations_are_recorded_as_runs() {
+    let mut s = session();
+    let run = s.execute(
+        "c1",
+        r#"let df = read_csv("/people.csv");
+           let m = logistic_regression(df, ["age", "income"], "member", #{max_iterations: 50});
+           save_model(m, "m")"#,
+    );
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let recorded = runs(&run.effects);
+    assert_eq!(recorded.len(), 1);
+    let fit = recorded[0];
+    assert_eq!(fit.id, "s1-1");
+    assert_eq!(fit.kind, RunKind::Fit);
+    assert_eq!(fit.algorithm, "logistic_regression");
+    assert_eq!(fit.target.as_deref(), Some("member"));
+    assert_eq!(fit.features, ["age", "income"]);
+    assert_eq!(fit.rows, 10);
+    assert_eq!(fit.settings["max_iterations"], 50);
+    assert!(fit.metrics["train_accuracy"] > 0.5);
+    assert!(fit.duration_ms > 0.0);
+
+    let artifact = run
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SaveModel { artifact, .. } => Some(ModelArtifact::from_json(artifact).unwrap()),
+            _ => None,
+        })
+        .unwrap();
+    let lineage = artifact.lineage.expect("a fitted model has lineage");
+    assert_eq!(lineage.run_id, "s1-1");
+    assert_eq!(lineage.notebook_id.as_deref(), Some("nb-7"));
+    assert_eq!(lineage.notebook_revision, Some(3));
+    assert!(lineage.created_at.unwrap().starts_with("2025-11-28"));
+
+    let run = s.execute(
+        "c2",
+        r#"cross_validate(df, "ridge", ["age"], "income", #{}, #{folds: 2})"#,
+    );
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let recorded = runs(&run.effects);
+    assert_eq!(recorded.len(), 1);
+    let cv = recorded[0];
+    assert_eq!(cv.id, "s1-2");
+    assert_eq!(cv.kind, RunKind::CrossValidation);
+    assert!(cv.metrics["cv_r2_mean"].is_finite());
+    assert!(cv.metrics["cv_mae_std"] >= 0.0);
+
+    // Ids keep counting across a reset, so they never repeat in a session.
+    s.reset();
+    s.provide_file("/people.csv", PEOPLE.as_bytes().to_vec());
+    let run = s.execute("c3", r#"ridge(read_csv("/people.csv"), ["age"], "income")"#);
+    assert_eq!(runs(&run.effects)[0].id, "s1-3");
+}
+
+#[test]
+fn a_failed_fit_records_nothing() {
+    let mut s = session();
+    let run = s.execute(
+        "c1",
+        r#"ridge(read_csv("/people.csv"), ["age"], "income", #{alpha: -1.0})"#,
+    );
+    assert_eq!(run.status, CellStatus::Failed);
+    assert!(runs(&run.effects).is_empty());
+}
