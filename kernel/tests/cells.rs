@@ -503,6 +503,7 @@ deploy(model, "no spaces")"#,
             classes: false, true
             settings: l2_penalty: 0.0, max_iterations: 300
             metrics: train_accuracy: 1.0
+            effect: record fit run of logistic_regression
             [2] status: done
             name  prediction
             str   bool
@@ -524,6 +525,7 @@ deploy(model, "no spaces")"#,
             effect: deploy members to members: logistic_regression on age, income
             [6] status: done
             saving model 'forest'…
+            effect: record fit run of random_forest
             effect: save forest: random_forest
             [7] status: failed
             RuntimeError at 1:1: setting 'tres': unknown field `tres`, expected one of `trees`, `max_depth`, `min_samples_split`, `features_per_split`, `seed`

@@ -671,8 +671,8 @@ fn settings_are_validated_and_errors_name_the_setting() {
     assert!(m.starts_with("setting 'trees' must be between 1"), "{m}");
     let m = message("logistic_regression", json!({"l2_penalty": "high"}));
     assert!(m.starts_with("setting 'l2_penalty'"), "{m}");
-    let m = message("svm", json!({}));
-    assert!(m.contains("unknown model algorithm 'svm'"), "{m}");
+    let m = message("xgboost", json!({}));
+    assert!(m.contains("unknown model algorithm 'xgboost'"), "{m}");
 
     // features_per_split is checked against the data at fit time.
     let too_many = Settings::RandomForest(RandomForestSettings {
