@@ -111,3 +111,49 @@ fn a_failed_fit_records_nothing() {
     assert_eq!(run.status, CellStatus::Failed);
     assert!(runs(&run.effects).is_empty());
 }
+
+#[test]
+fn registry_models_load_back_into_a_notebook() {
+    let mut s = session();
+    let run = s.execute(
+        "c1",
+        r#"let df = read_csv("/people.csv");
+           let m = ridge(df, ["age"], "income");
+           save_model(m, "income");
+           m.predict(df).column("prediction")"#,
+    );
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let artifact = run
+        .effects
+        .iter()
+        .find_map(|e| match e {
+            Effect::SaveModel { artifact, .. } => Some(artifact.clone()),
+            _ => None,
+        })
+        .unwrap();
+    let code = r#"let back = load_model("income"); back.predict(df).column("prediction")"#;
+    let waiting = s.execute("c2", code);
+    assert_eq!(waiting.status, CellStatus::Waiting);
+    let url = "/api/models/income/versions/latest/artifact";
+    assert!(matches!(&waiting.effects[..], [Effect::FetchFile { url: u }] if u == url));
+    s.provide_file(url, artifact.clone().into_bytes());
+    let loaded = s.execute("c2", code);
+    assert_eq!(loaded.status, CellStatus::Done, "{:?}", loaded.outputs);
+    assert_eq!(
+        loaded.outputs, run.outputs,
+        "the loaded model predicts the same"
+    );
+
+    s.provide_file(
+        "/api/models/income/versions/2/artifact",
+        artifact
+            .replace("\"format_version\":1", "\"format_version\":9")
+            .into_bytes(),
+    );
+    let newer = s.execute("c3", r#"load_model("income", 2)"#);
+    assert_eq!(newer.status, CellStatus::Failed);
+    let text = format!("{:?}", newer.outputs);
+    assert!(text.contains("format 9 is newer"), "{text}");
+    let bad = s.execute("c4", r#"load_model("income", 0)"#);
+    assert!(format!("{:?}", bad.outputs).contains("count from 1"));
+}

@@ -51,6 +51,8 @@ pub enum AppError {
     ModelNotFound(String),
     #[error("model `{name}` has no version {version}")]
     ModelVersionNotFound { name: String, version: u32 },
+    #[error("`{}` is not a model version: use a whole number from 1, or `latest`", echo(.0))]
+    InvalidModelVersion(String),
     /// An endpoint spec names a model (version) that the registry does not hold.
     #[error("cannot point the endpoint at {0}")]
     UnknownEndpointModel(String),
@@ -156,6 +158,8 @@ impl AppError {
             AppError::Query(rejection) => rejection.status(),
             AppError::RunNotFound(_) => StatusCode::NOT_FOUND,
             AppError::RunConflict { .. } => StatusCode::CONFLICT,
+            // As axum answers a version that does not parse elsewhere.
+            AppError::InvalidModelVersion(_) => StatusCode::BAD_REQUEST,
             AppError::InvalidRunId(_) | AppError::InvalidRun(_) | AppError::InvalidRunQuery(_) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }

@@ -377,6 +377,14 @@ async fn model_upload_versions_listing_and_download() {
         download.header(header::CONTENT_DISPOSITION),
         "attachment; filename=\"churn-v2.model.json\""
     );
+    // A notebook's load_model(name) asks for the newest version as `latest`.
+    let latest = app.get("/api/models/churn/versions/latest/artifact").await;
+    assert_eq!(latest.status, StatusCode::OK);
+    assert_eq!(latest.body.as_ref(), artifact.as_bytes());
+    assert_eq!(
+        latest.header(header::CONTENT_DISPOSITION),
+        "attachment; filename=\"churn-v2.model.json\""
+    );
 }
 
 #[tokio::test]
@@ -391,6 +399,10 @@ async fn model_lookups_of_missing_things_are_404s() {
             "/api/models/m/versions/3/artifact",
             "model `m` has no version 3",
         ),
+        (
+            "/api/models/nope/versions/latest/artifact",
+            "no model named `nope`",
+        ),
     ] {
         let response = app.get(uri).await;
         assert_eq!(response.status, StatusCode::NOT_FOUND, "{uri}");
@@ -399,6 +411,12 @@ async fn model_lookups_of_missing_things_are_404s() {
     let response = app.get("/api/models/m/versions/latest").await;
     assert_eq!(response.status, StatusCode::BAD_REQUEST);
     assert!(response.error().contains("latest"), "{}", response.error());
+    let response = app.get("/api/models/m/versions/x1/artifact").await;
+    assert_eq!(response.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        response.error(),
+        "`x1` is not a model version: use a whole number from 1, or `latest`"
+    );
 }
 
 #[tokio::test]

@@ -115,6 +115,22 @@ fn load_dataset(shared: &SharedState, name: &str, mut options: Map) -> Res<Frame
     read(shared, &url, format, options)
 }
 
+/// The bytes of the provided file `url`; a file not provided yet is asked for (the cell
+/// then waits and runs again), giving `None`.
+pub(super) fn provided_bytes(shared: &SharedState, url: &str) -> Option<Vec<u8>> {
+    let mut guard = shared.borrow_mut();
+    let shared = &mut *guard;
+    match shared.files.get(url).and_then(|f| f.bytes.clone()) {
+        Some(bytes) => Some(bytes),
+        None => {
+            if !shared.missing.iter().any(|u| u == url) {
+                shared.missing.push(url.to_string());
+            }
+            None
+        }
+    }
+}
+
 pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
     let readers = [
         ("read_csv", Format::Csv),

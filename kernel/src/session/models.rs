@@ -310,7 +310,40 @@ pub(super) fn confusion_frame(matrix: &metrics::ConfusionMatrix) -> Res<Frame> {
     Frame::new(columns).map_err(fail)
 }
 
+/// A model from the server's registry: `version` of `name`, or its newest. The artifact
+/// is fetched like a file (the cell waits for it), then read as strictly as the server
+/// reads uploads, so a corrupted artifact or one of a newer format is a clear error.
+fn load_model(shared: &SharedState, name: &str, version: Option<INT>) -> Res<Dynamic> {
+    registry_name(name)?;
+    let version = match version {
+        None => "latest".to_string(),
+        Some(v) if v >= 1 => v.to_string(),
+        Some(v) => return Err(fail(format!("model versions count from 1, not {v}"))),
+    };
+    let url = format!("/api/models/{name}/versions/{version}/artifact");
+    let Some(bytes) = super::load::provided_bytes(shared, &url) else {
+        // A stand-in while the cell waits for the artifact; the run is rolled back.
+        return Ok(Dynamic::UNIT);
+    };
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
+        fail(format!(
+            "model '{name}' version {version}: the artifact is not UTF-8 text"
+        ))
+    })?;
+    let artifact = ModelArtifact::from_json(text)
+        .map_err(|e| fail(format!("model '{name}' version {version}: {e}")))?;
+    Ok(Dynamic::from(Model(Arc::new(artifact))))
+}
+
 pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
+    let loads = shared.clone();
+    engine.register_fn("load_model", move |name: &str| {
+        load_model(&loads, name, None)
+    });
+    let loads = shared.clone();
+    engine.register_fn("load_model", move |name: &str, version: INT| {
+        load_model(&loads, name, Some(version))
+    });
     engine.register_type_with_name::<Model>("Model");
     fn parts(split: Result<(Frame, Frame), split::SplitError>) -> Res<Map> {
         let (train, test) = split.map_err(fail)?;

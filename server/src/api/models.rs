@@ -94,11 +94,22 @@ async fn version(
     }
 }
 
+/// The artifact of a version, or of the newest version for `latest` (as a notebook's
+/// `load_model(name)` asks).
 async fn artifact(
     State(state): State<AppState>,
-    ApiPath((name, version)): ApiPath<(String, u32)>,
+    ApiPath((name, version)): ApiPath<(String, String)>,
 ) -> Result<impl IntoResponse, AppError> {
     validate_name("model", &name)?;
+    let version = match version.as_str() {
+        "latest" => match state.store.get_model(&name, None).await? {
+            Some(summary) => summary.id.version,
+            None => return Err(AppError::ModelNotFound(name)),
+        },
+        number => number
+            .parse::<u32>()
+            .map_err(|_| AppError::InvalidModelVersion(number.to_string()))?,
+    };
     let Some(bytes) = state.store.model_artifact(&name, version).await? else {
         return Err(missing_version(&state, name, version).await?);
     };
