@@ -3,6 +3,7 @@
 //! binding lives in [`session`] alone.
 
 pub mod artifact;
+pub mod column;
 pub mod datetime;
 pub mod explore;
 pub mod expr;
@@ -21,6 +22,7 @@ pub use artifact::{
     ArtifactError, ClassLabel, FeatureSpec, ModelArtifact, PredictError, Predictions,
     ARTIFACT_FORMAT_VERSION,
 };
+pub use column::{Bitmap, Strings, StringsBuilder, Values};
 pub use expr::{Expr, ExprError, Lit};
 pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
 pub use load::{

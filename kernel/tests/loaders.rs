@@ -800,7 +800,7 @@ fn random_quoted_csv_round_trips() {
         let column = |name| match &loaded.frame.column(name).unwrap().data {
             ColumnData::Str(v) => v
                 .iter()
-                .map(|x| x.clone().unwrap_or_default())
+                .map(|x| x.unwrap_or_default().to_string())
                 .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };
