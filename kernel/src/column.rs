@@ -401,13 +401,23 @@ impl Texts {
         }
     }
 
-    #[inline]
+    #[inline(always)]
+    fn range(&self, i: usize) -> std::ops::Range<usize> {
+        match &self.offsets {
+            Offsets::Narrow(o) => o[i] as usize..o[i + 1] as usize,
+            Offsets::Wide(o) => o[i]..o[i + 1],
+        }
+    }
+
+    #[inline(always)]
     fn get(&self, i: usize) -> &str {
-        let (start, end) = match &self.offsets {
-            Offsets::Narrow(o) => (o[i] as usize, o[i + 1] as usize),
-            Offsets::Wide(o) => (o[i], o[i + 1]),
-        };
-        &self.bytes[start..end]
+        &self.bytes[self.range(i)]
+    }
+
+    /// Text `i` as bytes (no check that the ends fall on characters, which `get` makes).
+    #[inline(always)]
+    fn get_bytes(&self, i: usize) -> &[u8] {
+        &self.bytes.as_bytes()[self.range(i)]
     }
 
     #[inline]
@@ -676,7 +686,39 @@ enum Mode {
     Plain(Texts),
 }
 
-#[inline]
+/// Whether two byte strings are equal: for short ones (most categories) by a few
+/// overlapping word compares rather than a call to `memcmp`.
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let u32_at = |s: &[u8], at: usize| {
+        u32::from_le_bytes(
+            s.get(at..at + 4)
+                .and_then(|w| w.try_into().ok())
+                .unwrap_or_default(),
+        )
+    };
+    let u64_at = |s: &[u8], at: usize| {
+        u64::from_le_bytes(
+            s.get(at..at + 8)
+                .and_then(|w| w.try_into().ok())
+                .unwrap_or_default(),
+        )
+    };
+    match n {
+        0 => true,
+        // The first, middle and last bytes are all of them.
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        _ => a == b,
+    }
+}
+
+#[inline(always)]
 fn hash(bytes: &[u8]) -> u64 {
     let mut hasher = rustc_hash::FxHasher::default();
     hasher.write(bytes);
@@ -748,7 +790,7 @@ impl StringsBuilder {
         self.push_checked(bytes, std::str::from_utf8)
     }
 
-    #[inline]
+    #[inline(always)]
     fn push_checked<'b, E>(
         &mut self,
         bytes: &'b [u8],
@@ -758,27 +800,9 @@ impl StringsBuilder {
             Mode::Plain(texts) => texts.push(check(bytes)?),
             Mode::Dict { codes, dict, table } => {
                 let h = hash(bytes);
-                let found = table.find(h, |&code| dict.get(code as usize).as_bytes() == bytes);
-                match found {
+                match table.find(h, |&code| same(dict.get_bytes(code as usize), bytes)) {
                     Some(&code) => codes.push(code),
-                    None => {
-                        let text = check(bytes)?;
-                        let code = dict.len();
-                        if code >= u32::MAX as usize
-                            || (self.len >= DICT_PROBE_ROWS && code * 2 > self.len)
-                        {
-                            self.to_plain();
-                            if let Mode::Plain(texts) = &mut self.mode {
-                                texts.push(text);
-                            }
-                        } else {
-                            dict.push(text);
-                            let code = code as u32;
-                            table
-                                .insert_unique(h, code, |&c| hash(dict.get(c as usize).as_bytes()));
-                            codes.push(code);
-                        }
-                    }
+                    None => self.push_new(check(bytes)?, h),
                 }
             }
         }
@@ -787,6 +811,28 @@ impl StringsBuilder {
         }
         self.len += 1;
         Ok(())
+    }
+
+    /// A text not in the dictionary, whose hash is `h`: a new code, or the end of the
+    /// dictionary (see [`DICT_PROBE_ROWS`]).
+    #[cold]
+    #[inline(never)]
+    fn push_new(&mut self, text: &str, h: u64) {
+        let Mode::Dict { codes, dict, table } = &mut self.mode else {
+            return;
+        };
+        let code = dict.len();
+        if code >= u32::MAX as usize || (self.len >= DICT_PROBE_ROWS && code * 2 > self.len) {
+            self.to_plain();
+            if let Mode::Plain(texts) = &mut self.mode {
+                texts.push(text);
+            }
+        } else {
+            dict.push(text);
+            let code = code as u32;
+            table.insert_unique(h, code, |&c| hash(dict.get_bytes(c as usize)));
+            codes.push(code);
+        }
     }
 
     #[inline]
@@ -981,6 +1027,20 @@ mod tests {
             .map(|i| Some(format!("c{}", (i * 2_654_435_761) % 3000)))
             .collect();
         assert!(categories.is_dictionary());
+    }
+
+    #[test]
+    fn short_compares_see_every_byte() {
+        for n in 0..40usize {
+            let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
+            assert!(same(&a, &a.clone()));
+            for i in 0..n {
+                let mut b = a.clone();
+                b[i] ^= 0x40;
+                assert!(!same(&a, &b), "length {n}, byte {i}");
+            }
+            assert!(!same(&a, &[a.as_slice(), b"x"].concat()));
+        }
     }
 
     #[test]
