@@ -31,7 +31,7 @@ impl Bitmap {
     /// `len` bits, all `value`.
     pub fn filled(len: usize, value: bool) -> Bitmap {
         let mut words = vec![if value { u64::MAX } else { 0 }; len.div_ceil(64)];
-        if value && len % 64 != 0 {
+        if value && !len.is_multiple_of(64) {
             if let Some(last) = words.last_mut() {
                 *last = (1u64 << (len % 64)) - 1;
             }
@@ -67,7 +67,7 @@ impl Bitmap {
     pub fn push_n(&mut self, n: usize, bit: bool) {
         // Bit by bit up to a word boundary, then whole words, then the rest.
         let mut left = n;
-        while left > 0 && self.len % 64 != 0 {
+        while left > 0 && !self.len.is_multiple_of(64) {
             self.push(bit);
             left -= 1;
         }
@@ -823,7 +823,7 @@ impl StringsBuilder {
         };
         let code = dict.len();
         if code >= u32::MAX as usize || (self.len >= DICT_PROBE_ROWS && code * 2 > self.len) {
-            self.to_plain();
+            self.make_plain();
             if let Mode::Plain(texts) = &mut self.mode {
                 texts.push(text);
             }
@@ -875,7 +875,7 @@ impl StringsBuilder {
     }
 
     /// Turns the dictionary into plain texts, keeping the room reserved for rows.
-    fn to_plain(&mut self) {
+    fn make_plain(&mut self) {
         if let Mode::Dict { codes, dict, .. } = &self.mode {
             let mut texts = Texts::default();
             let bytes: usize = codes.iter().map(|&c| dict.get(c as usize).len()).sum();
