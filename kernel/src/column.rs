@@ -933,7 +933,8 @@ impl StringsBuilder {
 mod tests {
     use super::*;
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn bitmaps_count_and_fill() {
         let mut bits = Bitmap::filled(70, true);
         assert_eq!(bits.count_ones(), 70);
@@ -947,7 +948,8 @@ mod tests {
         assert_eq!(Bitmap::filled(64, true).count_ones(), 64);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn values_keep_nulls_and_compare_by_rows() {
         let mut v: Values<i64> = vec![1, 2].into();
         assert_eq!(v.validity(), None);
@@ -980,7 +982,8 @@ mod tests {
         assert_eq!(a.iter().rev().collect::<Vec<_>>(), [None, Some(1.0)]);
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn strings_in_both_encodings_hold_the_same_rows() {
         let rows: Vec<Option<String>> = (0..20_000)
             .map(|i| (i % 7 != 3).then(|| format!("city {}", i % 5)))
@@ -1011,7 +1014,8 @@ mod tests {
         );
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn mostly_distinct_texts_turn_plain() {
         let rows: Vec<Option<String>> = (0..3 * DICT_PROBE_ROWS)
             .map(|i| (i % 11 != 0).then(|| format!("id-{i}")))
@@ -1029,7 +1033,8 @@ mod tests {
         assert!(categories.is_dictionary());
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn short_compares_see_every_byte() {
         for n in 0..40usize {
             let a: Vec<u8> = (0..n as u8).map(|i| i.wrapping_mul(37)).collect();
@@ -1043,7 +1048,8 @@ mod tests {
         }
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn invalid_utf8_is_refused_in_either_mode() {
         let mut builder = StringsBuilder::new();
         builder.push_utf8(b"ok").unwrap();

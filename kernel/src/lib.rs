@@ -2,6 +2,11 @@
 //! user input. The Rust API (frames, models, artifacts) knows nothing of Rhai; the Rhai
 //! binding lives in [`session`] alone.
 
+// The unit tests marked to run in wasm32 too (the storage and the CSV scanner, whose word
+// tricks and 32-bit offsets differ there) run in a browser, as the kernel does.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 pub mod artifact;
 pub mod column;
 pub mod datetime;

@@ -1048,7 +1048,8 @@ mod tests {
             .collect()
     }
 
-    #[test]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
     fn the_block_scan_finds_every_stop_and_nothing_else() {
         for (delimiter, seed) in [(b',', 1), (b';', 2), (b'\t', 3), (0x8a, 4), (0x00, 5)] {
             let input = bytes(1000, seed);
