@@ -55,11 +55,12 @@ impl Bitmap {
 
     #[inline]
     pub fn push(&mut self, bit: bool) {
-        let (word, shift) = (self.len / 64, self.len % 64);
+        let shift = self.len % 64;
         if shift == 0 {
-            self.words.push(0);
+            self.words.push(u64::from(bit));
+        } else if let Some(last) = self.words.last_mut() {
+            *last |= u64::from(bit) << shift;
         }
-        self.words[word] |= u64::from(bit) << shift;
         self.len += 1;
     }
 

@@ -165,14 +165,22 @@ fn parse_float_slow(text: &[u8]) -> Option<f64> {
     fast_float2::parse(text).ok()
 }
 
+/// `true` or `false` in any case.
 #[inline]
 pub(crate) fn parse_bool(text: &[u8]) -> Option<bool> {
-    if text.eq_ignore_ascii_case(b"true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case(b"false") {
-        Some(false)
-    } else {
-        None
+    // Setting bit 0x20 lowercases an ASCII letter, and no other byte becomes a lowercase
+    // letter that way: four bytes compare ignoring case in one go.
+    let head = |text: &[u8]| {
+        u32::from_le_bytes(
+            text.get(..4)
+                .and_then(|w| w.try_into().ok())
+                .unwrap_or_default(),
+        ) | 0x2020_2020
+    };
+    match text.len() {
+        4 if head(text) == u32::from_le_bytes(*b"true") => Some(true),
+        5 if head(text) == u32::from_le_bytes(*b"fals") && text[4] | 0x20 == b'e' => Some(false),
+        _ => None,
     }
 }
 
@@ -856,6 +864,33 @@ mod tests {
         }
         let mut diagnostics = Vec::new();
         (builder.finish(&mut diagnostics), diagnostics)
+    }
+
+    #[test]
+    fn parses_bools_in_any_case_and_nothing_else() {
+        for (text, expected) in [
+            ("true", Some(true)),
+            ("TRUE", Some(true)),
+            ("tRuE", Some(true)),
+            ("false", Some(false)),
+            ("False", Some(false)),
+            ("FALSE", Some(false)),
+            ("t", None),
+            ("tru", None),
+            ("truee", None),
+            ("fals", None),
+            ("falsey", None),
+            ("", None),
+            // Bytes a bit away from the letters.
+            ("\x14rue", None),
+            ("4rue", None),
+            ("t\x12ue", None),
+            ("fals\x05", None),
+            ("fal\u{13}e", None),
+            ("yes", None),
+        ] {
+            assert_eq!(parse_bool(text.as_bytes()), expected, "{text:?}");
+        }
     }
 
     #[test]
