@@ -1,7 +1,7 @@
 //! Shared by the native benchmark (`bench-load`) and its wasm32 twin (`tests/wasm.rs`):
 //! loading bytes in chunks through the kernel's [`Loader`], and measuring the frame.
 
-use oxbook_kernel::{ColumnData, Format, Frame, LoadOptions, Loaded, Loader};
+use oxbook_kernel::{ColumnData, Format, Frame, LoadOptions, Loaded, Loader, Values};
 
 /// The benchmark's data: the demo generator's people, as `generate-demo-data --rows N`
 /// writes them (seed 7), so the native and wasm runs read the same bytes.
@@ -24,8 +24,8 @@ pub fn load_in_chunks(bytes: &[u8], chunk: usize) -> Loaded {
 /// What a frame's values take.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Sizes {
-    /// Heap bytes the frame's columns hold (vectors by capacity, strings by capacity;
-    /// the allocator's own overhead left out).
+    /// Heap bytes the frame's columns hold ([`ColumnData::heap_bytes`]: vectors, bitmaps,
+    /// text buffers and dictionaries by capacity; the allocator's own overhead left out).
     pub heap: usize,
     /// The values' raw size: 8 bytes per int, float or datetime, 1 per bool, a string's
     /// UTF-8 length; nulls take nothing.
@@ -33,27 +33,18 @@ pub struct Sizes {
 }
 
 pub fn sizes(frame: &Frame) -> Sizes {
-    fn slots<T>(v: &Vec<Option<T>>) -> usize {
-        v.capacity() * std::mem::size_of::<Option<T>>()
-    }
-    fn present<T>(v: &[Option<T>], each: usize) -> usize {
-        v.iter().filter(|x| x.is_some()).count() * each
+    fn present<T: Copy + Default>(v: &Values<T>, each: usize) -> usize {
+        (v.len() - v.null_count()) * each
     }
     let mut total = Sizes { heap: 0, values: 0 };
     for column in frame.columns() {
-        let (heap, values) = match &column.data {
-            ColumnData::Float(v) => (slots(v), present(v, 8)),
-            ColumnData::Int(v) | ColumnData::Datetime(v) => (slots(v), present(v, 8)),
-            ColumnData::Bool(v) => (slots(v), present(v, 1)),
-            ColumnData::Str(v) => (
-                slots(v) + v.iter().flatten().map(String::capacity).sum::<usize>(),
-                v.iter().flatten().map(String::len).sum(),
-            ),
-            // Columns added later are not measured rather than guessed at.
-            #[allow(unreachable_patterns)]
-            _ => (0, 0),
+        let values = match &column.data {
+            ColumnData::Float(v) => present(v, 8),
+            ColumnData::Int(v) | ColumnData::Datetime(v) => present(v, 8),
+            ColumnData::Bool(v) => present(v, 1),
+            ColumnData::Str(v) => v.iter().flatten().map(str::len).sum(),
         };
-        total.heap += heap;
+        total.heap += column.data.heap_bytes();
         total.values += values;
     }
     total

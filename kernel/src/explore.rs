@@ -158,31 +158,31 @@ impl Frame {
         let table = Frame::new(vec![
             Column {
                 name: "column".into(),
-                data: ColumnData::Str(names),
+                data: ColumnData::Str(names.into()),
             },
             Column {
                 name: "dtype".into(),
-                data: ColumnData::Str(dtypes),
+                data: ColumnData::Str(dtypes.into()),
             },
             Column {
                 name: "nulls".into(),
-                data: ColumnData::Int(nulls_col),
+                data: ColumnData::Int(nulls_col.into()),
             },
             Column {
                 name: "null_share".into(),
-                data: ColumnData::Float(null_share),
+                data: ColumnData::Float(null_share.into()),
             },
             Column {
                 name: "distinct".into(),
-                data: ColumnData::Int(distinct_col),
+                data: ColumnData::Int(distinct_col.into()),
             },
             Column {
                 name: "outliers".into(),
-                data: ColumnData::Int(outliers_col),
+                data: ColumnData::Int(outliers_col.into()),
             },
             Column {
                 name: "issues".into(),
-                data: ColumnData::Str(issues_col),
+                data: ColumnData::Str(issues_col.into()),
             },
         ])?;
 

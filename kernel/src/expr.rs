@@ -15,6 +15,7 @@ use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
 
+use crate::column::Values;
 use crate::datetime::{format_datetime, parse_datetime};
 use crate::frame::{format_float, ColumnData, DType, Frame};
 
@@ -61,11 +62,11 @@ impl Lit {
     /// The value at `row` of `data`.
     pub fn at(data: &ColumnData, row: usize) -> Lit {
         let lit = match data {
-            ColumnData::Float(v) => v.get(row).copied().flatten().map(Lit::Float),
-            ColumnData::Int(v) => v.get(row).copied().flatten().map(Lit::Int),
-            ColumnData::Bool(v) => v.get(row).copied().flatten().map(Lit::Bool),
-            ColumnData::Str(v) => v.get(row).cloned().flatten().map(Lit::Str),
-            ColumnData::Datetime(v) => v.get(row).copied().flatten().map(Lit::Datetime),
+            ColumnData::Float(v) => v.get(row).map(Lit::Float),
+            ColumnData::Int(v) => v.get(row).map(Lit::Int),
+            ColumnData::Bool(v) => v.get(row).map(Lit::Bool),
+            ColumnData::Str(v) => v.get(row).map(|s| Lit::Str(s.to_string())),
+            ColumnData::Datetime(v) => v.get(row).map(Lit::Datetime),
         };
         lit.unwrap_or(Lit::Null)
     }
@@ -73,12 +74,12 @@ impl Lit {
     /// `n` copies of the value as a column (of floats for null, which has no type).
     pub fn repeat(&self, n: usize) -> ColumnData {
         match self {
-            Lit::Null => ColumnData::Float(vec![None; n]),
-            Lit::Int(x) => ColumnData::Int(vec![Some(*x); n]),
-            Lit::Float(x) => ColumnData::Float(vec![Some(*x); n]),
-            Lit::Bool(x) => ColumnData::Bool(vec![Some(*x); n]),
-            Lit::Str(x) => ColumnData::Str(vec![Some(x.clone()); n]),
-            Lit::Datetime(x) => ColumnData::Datetime(vec![Some(*x); n]),
+            Lit::Null => ColumnData::Float(Values::nulls(n)),
+            Lit::Int(x) => ColumnData::Int(vec![*x; n].into()),
+            Lit::Float(x) => ColumnData::Float(vec![*x; n].into()),
+            Lit::Bool(x) => ColumnData::Bool(vec![*x; n].into()),
+            Lit::Str(x) => ColumnData::Str(std::iter::repeat_n(Some(x.as_str()), n).collect()),
+            Lit::Datetime(x) => ColumnData::Datetime(vec![*x; n].into()),
         }
     }
 }
@@ -468,9 +469,17 @@ impl Parser<'_> {
         loop {
             let token = self.peek().clone();
             // `x in (a, b, c)`, at the level of comparisons.
-            if matches!(&token.tok, Tok::Name(n) if n == "in") && Self::LEVELS[level][0].0 == "==" {
+            let comparisons = Self::LEVELS[level][0].0 == "==";
+            if matches!(&token.tok, Tok::Name(n) if n == "in") && comparisons {
                 self.next();
                 left = self.membership(left, token.pos)?;
+                continue;
+            }
+            // `x not in (a, b)` is `!(x in (a, b))`: null when x is null, or when x is in
+            // no item but the list holds a null, as SQL's NOT IN.
+            if matches!(&token.tok, Tok::Name(n) if n == "not") && comparisons {
+                self.next();
+                left = self.not_in(left, token.pos)?;
                 continue;
             }
             let Tok::Op(symbol) = token.tok else {
@@ -491,6 +500,24 @@ impl Parser<'_> {
             let right = self.binary(level + 1)?;
             left = self.node(token.pos, Kind::Binary(op, Box::new(left), Box::new(right)))?;
         }
+    }
+
+    /// `x not in (...)` after `not`, whose position is `pos`. Not inlined: `binary`
+    /// recurses once per level of nesting, and its frame must stay small.
+    #[inline(never)]
+    fn not_in(&mut self, x: Node, pos: usize) -> Result<Node, ExprError> {
+        let word = self.next();
+        if !matches!(&word.tok, Tok::Name(n) if n == "in") {
+            return Err(self.fail(
+                word.pos,
+                format!(
+                    "expected 'in' after 'not' (as in x not in (1, 2)), found {}",
+                    Self::describe(&word.tok)
+                ),
+            ));
+        }
+        let found = self.membership(x, word.pos)?;
+        self.node(pos, Kind::Not(Box::new(found)))
     }
 
     /// The list of `x in (a, b, ...)` (after `in`), as `x == a || x == b || ...` grouped
@@ -817,7 +844,7 @@ impl Val<'_> {
         match self {
             Val::Const(Lit::Int(x) | Lit::Datetime(x)) => Some(*x),
             Val::Col(data) => match data.as_ref() {
-                ColumnData::Int(v) | ColumnData::Datetime(v) => v.get(i).copied().flatten(),
+                ColumnData::Int(v) | ColumnData::Datetime(v) => v.get(i),
                 _ => None,
             },
             _ => None,
@@ -830,8 +857,8 @@ impl Val<'_> {
             Val::Const(Lit::Int(x)) => Some(*x as f64),
             Val::Const(Lit::Float(x)) => Some(*x),
             Val::Col(data) => match data.as_ref() {
-                ColumnData::Int(v) => v.get(i).copied().flatten().map(|x| x as f64),
-                ColumnData::Float(v) => v.get(i).copied().flatten(),
+                ColumnData::Int(v) => v.get(i).map(|x| x as f64),
+                ColumnData::Float(v) => v.get(i),
                 _ => None,
             },
             _ => None,
@@ -842,7 +869,7 @@ impl Val<'_> {
         match self {
             Val::Const(Lit::Bool(x)) => Some(*x),
             Val::Col(data) => match data.as_ref() {
-                ColumnData::Bool(v) => v.get(i).copied().flatten(),
+                ColumnData::Bool(v) => v.get(i),
                 _ => None,
             },
             _ => None,
@@ -853,7 +880,7 @@ impl Val<'_> {
         match self {
             Val::Const(Lit::Str(x)) => Some(x),
             Val::Col(data) => match data.as_ref() {
-                ColumnData::Str(v) => v.get(i).and_then(|x| x.as_deref()),
+                ColumnData::Str(v) => v.get(i),
                 _ => None,
             },
             _ => None,
@@ -1405,7 +1432,7 @@ impl<'a> Val<'a> {
         if operands.iter().all(|v| v.is_const()) {
             self
         } else {
-            Val::Col(Cow::Owned(ColumnData::Bool(vec![None; eval.rows])))
+            Val::Col(Cow::Owned(ColumnData::Bool(Values::nulls(eval.rows))))
         }
     }
 }
@@ -1454,18 +1481,19 @@ pub fn cast_column(data: &ColumnData, to: DType) -> Cast {
                         return None;
                     }
                     let v = match data {
-                        ColumnData::Float(v) => v[i]
+                        ColumnData::Float(v) => v
+                            .get(i)
                             .filter(|x| {
                                 x.is_finite() && x.trunc() >= -9.2e18 && x.trunc() <= 9.2e18
                             })
                             .map(|x| x.trunc() as i64),
-                        ColumnData::Bool(v) => v[i].map(i64::from),
-                        ColumnData::Datetime(v) => v[i],
-                        ColumnData::Str(v) => v[i].as_deref().and_then(|s| {
+                        ColumnData::Bool(v) => v.get(i).map(i64::from),
+                        ColumnData::Datetime(v) => v.get(i),
+                        ColumnData::Str(v) => v.get(i).and_then(|s| {
                             let s = s.trim();
                             s.parse::<i64>().ok()
                         }),
-                        ColumnData::Int(v) => v[i],
+                        ColumnData::Int(v) => v.get(i),
                     };
                     v
                 })
@@ -1478,9 +1506,9 @@ pub fn cast_column(data: &ColumnData, to: DType) -> Cast {
                         return None;
                     }
                     let v = match data {
-                        ColumnData::Datetime(v) => v[i].map(|x| x as f64),
-                        ColumnData::Str(v) => v[i]
-                            .as_deref()
+                        ColumnData::Datetime(v) => v.get(i).map(|x| x as f64),
+                        ColumnData::Str(v) => v
+                            .get(i)
                             .and_then(|s| s.trim().parse::<f64>().ok())
                             .filter(|x| x.is_finite()),
                         other => other.f64_at(i),
@@ -1496,13 +1524,14 @@ pub fn cast_column(data: &ColumnData, to: DType) -> Cast {
                         return None;
                     }
                     let v = match data {
-                        ColumnData::Str(v) => v[i].as_deref().and_then(|s| {
-                            match s.trim().to_ascii_lowercase().as_str() {
-                                "true" | "yes" | "1" => Some(true),
-                                "false" | "no" | "0" => Some(false),
-                                _ => None,
-                            }
-                        }),
+                        ColumnData::Str(v) => {
+                            v.get(i)
+                                .and_then(|s| match s.trim().to_ascii_lowercase().as_str() {
+                                    "true" | "yes" | "1" => Some(true),
+                                    "false" | "no" | "0" => Some(false),
+                                    _ => None,
+                                })
+                        }
                         ColumnData::Datetime(_) => None,
                         other => other.f64_at(i).filter(|x| !x.is_nan()).map(|x| x != 0.0),
                     };
@@ -1515,7 +1544,7 @@ pub fn cast_column(data: &ColumnData, to: DType) -> Cast {
                 .map(|i| match data {
                     // Shortest text that reads back as the same float, not display's
                     // four decimals: a cast must not lose information.
-                    ColumnData::Float(v) => v[i].map(|x| format!("{x:?}")),
+                    ColumnData::Float(v) => v.get(i).map(|x| format!("{x:?}")),
                     other => other.display_at(i),
                 })
                 .collect(),
@@ -1527,13 +1556,12 @@ pub fn cast_column(data: &ColumnData, to: DType) -> Cast {
                         return None;
                     }
                     let v = match data {
-                        ColumnData::Int(v) => v[i],
-                        ColumnData::Float(v) => v[i]
+                        ColumnData::Int(v) => v.get(i),
+                        ColumnData::Float(v) => v
+                            .get(i)
                             .filter(|x| x.is_finite() && x.abs() <= 9.2e18)
                             .map(|x| x.trunc() as i64),
-                        ColumnData::Str(v) => {
-                            v[i].as_deref().and_then(|s| parse_datetime(s.trim()))
-                        }
+                        ColumnData::Str(v) => v.get(i).and_then(|s| parse_datetime(s.trim())),
                         _ => None,
                     };
                     v
@@ -1562,28 +1590,25 @@ mod tests {
         Frame::new(vec![
             Column {
                 name: "a".into(),
-                data: ColumnData::Int(vec![Some(1), Some(2), None, Some(4)]),
+                data: ColumnData::Int(vec![Some(1), Some(2), None, Some(4)].into()),
             },
             Column {
                 name: "x".into(),
-                data: ColumnData::Float(vec![Some(0.5), Some(-1.0), Some(2.0), None]),
+                data: ColumnData::Float(vec![Some(0.5), Some(-1.0), Some(2.0), None].into()),
             },
             Column {
                 name: "s".into(),
-                data: ColumnData::Str(vec![
-                    Some("Oslo".into()),
-                    Some("Bergen".into()),
-                    None,
-                    Some("oslo".into()),
-                ]),
+                data: ColumnData::Str(
+                    vec![Some("Oslo"), Some("Bergen"), None, Some("oslo")].into(),
+                ),
             },
             Column {
                 name: "b".into(),
-                data: ColumnData::Bool(vec![Some(true), None, Some(false), Some(true)]),
+                data: ColumnData::Bool(vec![Some(true), None, Some(false), Some(true)].into()),
             },
             Column {
                 name: "odd name".into(),
-                data: ColumnData::Int(vec![Some(7); 4]),
+                data: ColumnData::Int(vec![Some(7); 4].into()),
             },
         ])
         .unwrap()
@@ -1653,6 +1678,45 @@ mod tests {
     }
 
     #[test]
+    fn not_in_is_the_negation_of_in_with_sql_nulls() {
+        assert_eq!(
+            shown("s not in ('Oslo', 'Lima')"),
+            "bool: false true null true"
+        );
+        assert_eq!(
+            shown("lower(s) not in ('oslo')"),
+            "bool: false true null false"
+        );
+        assert_eq!(shown("a not in (4, 1 + 1)"), "bool: true false null false");
+        // No item matches but one is null: unknown, so null (as SQL's NOT IN).
+        assert_eq!(shown("a not in (4, null)"), "bool: null null null false");
+        // Binds as a comparison: looser than +, tighter than &&.
+        assert_eq!(
+            shown("a + 1 not in (2, 3) && b"),
+            "bool: false false false true"
+        );
+        assert_eq!(
+            shown("`odd name` not in (7)"),
+            "bool: false false false false"
+        );
+        let cases = [
+            ("a not 3", "in `a not 3` at character 7: expected 'in' after 'not' (as in x not in (1, 2)), found the number 3"),
+            ("a not", "in `a not` at character 6: expected 'in' after 'not' (as in x not in (1, 2)), found the end"),
+            ("a not in 3", "in `a not in 3` at character 10: expected '(' and a list after 'in', found the number 3"),
+            ("s not in (1)", "in `s not in (1)` at character 7: '==' compares values of the same kind, not column 's' (str) and an int value"),
+            ("not a in (1)", "in `not a in (1)` at character 1: write '!' for 'not' (or `not` for a column of that name)"),
+        ];
+        for (source, expected) in cases {
+            assert_eq!(eval(source).unwrap_err(), expected, "{source}");
+        }
+        let mask = Expr::parse("a not in (1, 4)")
+            .unwrap()
+            .evaluate_mask(&frame())
+            .unwrap();
+        assert_eq!(mask, [false, true, false, false]);
+    }
+
+    #[test]
     fn functions() {
         assert_eq!(shown("lower(s) == 'oslo'"), "bool: true false null true");
         assert_eq!(shown("upper(s) + '!'"), "str: OSLO! BERGEN! null OSLO!");
@@ -1688,11 +1752,14 @@ mod tests {
     fn dates() {
         let f = Frame::new(vec![Column {
             name: "t".into(),
-            data: ColumnData::Datetime(vec![
-                parse_datetime("2024-02-29T13:45:00"),
-                None,
-                parse_datetime("1969-12-31T23:00"),
-            ]),
+            data: ColumnData::Datetime(
+                vec![
+                    parse_datetime("2024-02-29T13:45:00"),
+                    None,
+                    parse_datetime("1969-12-31T23:00"),
+                ]
+                .into(),
+            ),
         }])
         .unwrap();
         let run = |s: &str| {

@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use crate::column::{Strings, Values};
 use crate::datetime::{format_datetime, parse_datetime};
 use crate::recipe::Recipe;
 
@@ -37,15 +38,17 @@ impl std::fmt::Display for DType {
     }
 }
 
-/// One column's values; `None` is a null.
+/// One column's values, nulls included. The storage is compact (see [`crate::column`]):
+/// read a row with `get(i)` (an `Option`), all rows with `iter()`; build one with
+/// `collect()` from `Option`s or `From<Vec<Option<T>>>`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ColumnData {
-    Float(Vec<Option<f64>>),
-    Int(Vec<Option<i64>>),
-    Bool(Vec<Option<bool>>),
-    Str(Vec<Option<String>>),
+    Float(Values<f64>),
+    Int(Values<i64>),
+    Bool(Values<bool>),
+    Str(Strings),
     /// Milliseconds since the Unix epoch, UTC.
-    Datetime(Vec<Option<i64>>),
+    Datetime(Values<i64>),
 }
 
 impl ColumnData {
@@ -73,27 +76,48 @@ impl ColumnData {
         self.len() == 0
     }
 
+    /// Whether `row` is null (or past the end).
+    #[inline]
     pub fn is_null(&self, row: usize) -> bool {
         match self {
-            ColumnData::Float(v) => v.get(row).is_none_or(|x| x.is_none()),
-            ColumnData::Int(v) => v.get(row).is_none_or(|x| x.is_none()),
-            ColumnData::Bool(v) => v.get(row).is_none_or(|x| x.is_none()),
-            ColumnData::Str(v) => v.get(row).is_none_or(|x| x.is_none()),
-            ColumnData::Datetime(v) => v.get(row).is_none_or(|x| x.is_none()),
+            ColumnData::Float(v) => v.is_null(row),
+            ColumnData::Int(v) => v.is_null(row),
+            ColumnData::Bool(v) => v.is_null(row),
+            ColumnData::Str(v) => v.is_null(row),
+            ColumnData::Datetime(v) => v.is_null(row),
+        }
+    }
+
+    /// How many rows are null.
+    pub fn null_count(&self) -> usize {
+        match self {
+            ColumnData::Float(v) => v.null_count(),
+            ColumnData::Int(v) => v.null_count(),
+            ColumnData::Bool(v) => v.null_count(),
+            ColumnData::Str(v) => v.null_count(),
+            ColumnData::Datetime(v) => v.null_count(),
+        }
+    }
+
+    /// The heap bytes the values take (by capacity; the allocator's own overhead left out).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            ColumnData::Float(v) => v.heap_bytes(),
+            ColumnData::Int(v) => v.heap_bytes(),
+            ColumnData::Bool(v) => v.heap_bytes(),
+            ColumnData::Str(v) => v.heap_bytes(),
+            ColumnData::Datetime(v) => v.heap_bytes(),
         }
     }
 
     /// The value at `row` as a number, for numeric and bool columns (true = 1); `None`
     /// for str and datetime columns.
+    #[inline]
     pub fn f64_at(&self, row: usize) -> Option<f64> {
         match self {
-            ColumnData::Float(v) => v.get(row).copied().flatten(),
-            ColumnData::Int(v) => v.get(row).copied().flatten().map(|x| x as f64),
-            ColumnData::Bool(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map(|x| if x { 1.0 } else { 0.0 }),
+            ColumnData::Float(v) => v.get(row),
+            ColumnData::Int(v) => v.get(row).map(|x| x as f64),
+            ColumnData::Bool(v) => v.get(row).map(|x| if x { 1.0 } else { 0.0 }),
             ColumnData::Str(_) | ColumnData::Datetime(_) => None,
         }
     }
@@ -104,47 +128,27 @@ impl ColumnData {
         match self {
             ColumnData::Float(v) => v
                 .get(row)
-                .copied()
-                .flatten()
                 .and_then(serde_json::Number::from_f64)
                 .map_or(Value::Null, Value::Number),
-            ColumnData::Int(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::from),
-            ColumnData::Bool(v) => v
-                .get(row)
-                .copied()
-                .flatten()
-                .map_or(Value::Null, Value::Bool),
+            ColumnData::Int(v) => v.get(row).map_or(Value::Null, Value::from),
+            ColumnData::Bool(v) => v.get(row).map_or(Value::Null, Value::Bool),
             ColumnData::Str(v) => v
                 .get(row)
-                .cloned()
-                .flatten()
-                .map_or(Value::Null, Value::String),
+                .map_or(Value::Null, |s| Value::String(s.to_string())),
             ColumnData::Datetime(v) => v
                 .get(row)
-                .copied()
-                .flatten()
                 .map_or(Value::Null, |x| Value::String(format_datetime(x))),
         }
     }
 
     /// The rows at `indices`, in that order.
     pub fn take(&self, indices: &[usize]) -> ColumnData {
-        fn pick<T: Clone>(v: &[Option<T>], indices: &[usize]) -> Vec<Option<T>> {
-            indices
-                .iter()
-                .map(|&i| v.get(i).cloned().flatten())
-                .collect()
-        }
         match self {
-            ColumnData::Float(v) => ColumnData::Float(pick(v, indices)),
-            ColumnData::Int(v) => ColumnData::Int(pick(v, indices)),
-            ColumnData::Bool(v) => ColumnData::Bool(pick(v, indices)),
-            ColumnData::Str(v) => ColumnData::Str(pick(v, indices)),
-            ColumnData::Datetime(v) => ColumnData::Datetime(pick(v, indices)),
+            ColumnData::Float(v) => ColumnData::Float(v.take(indices)),
+            ColumnData::Int(v) => ColumnData::Int(v.take(indices)),
+            ColumnData::Bool(v) => ColumnData::Bool(v.take(indices)),
+            ColumnData::Str(v) => ColumnData::Str(v.take(indices)),
+            ColumnData::Datetime(v) => ColumnData::Datetime(v.take(indices)),
         }
     }
 }
@@ -464,23 +468,21 @@ impl Frame {
         let ordering_at: Box<dyn Fn(usize) -> Option<Ordering>> = match (data, value, number) {
             // Exact for large ints, which f64 would round.
             (ColumnData::Int(v), Scalar::Int(x), _) => {
-                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(x)))
+                Box::new(move |r| v.get(r).map(|a| a.cmp(x)))
             }
             (ColumnData::Int(_) | ColumnData::Float(_), _, Some(x)) => {
                 Box::new(move |r| data.f64_at(r).and_then(|a| a.partial_cmp(&x)))
             }
             (ColumnData::Bool(v), Scalar::Bool(x), _) => {
-                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(x)))
+                Box::new(move |r| v.get(r).map(|a| a.cmp(x)))
             }
             (ColumnData::Datetime(v), Scalar::Str(x), _) => {
                 let x = parse_datetime(x).ok_or_else(mismatch)?;
-                Box::new(move |r| v.get(r).copied().flatten().map(|a| a.cmp(&x)))
+                Box::new(move |r| v.get(r).map(|a| a.cmp(&x)))
             }
-            (ColumnData::Str(v), Scalar::Str(x), _) => Box::new(move |r| {
-                v.get(r)
-                    .and_then(|a| a.as_deref())
-                    .map(|a| a.cmp(x.as_str()))
-            }),
+            (ColumnData::Str(v), Scalar::Str(x), _) => {
+                Box::new(move |r| v.get(r).map(|a| a.cmp(x.as_str())))
+            }
             _ => return Err(mismatch()),
         };
         let keep: Vec<usize> = (0..self.rows)
@@ -533,24 +535,24 @@ impl Frame {
         let [mean, std, min, q1, q2, q3, max] = stats;
         let float = |name: &str, v: Vec<Option<f64>>| Column {
             name: name.to_string(),
-            data: ColumnData::Float(v),
+            data: ColumnData::Float(v.into()),
         };
         Frame::new(vec![
             Column {
                 name: "column".into(),
-                data: ColumnData::Str(names),
+                data: ColumnData::Str(names.into()),
             },
             Column {
                 name: "dtype".into(),
-                data: ColumnData::Str(dtypes),
+                data: ColumnData::Str(dtypes.into()),
             },
             Column {
                 name: "count".into(),
-                data: ColumnData::Int(counts),
+                data: ColumnData::Int(counts.into()),
             },
             Column {
                 name: "nulls".into(),
-                data: ColumnData::Int(nulls),
+                data: ColumnData::Int(nulls.into()),
             },
             float("mean", mean),
             float("std", std),
@@ -561,15 +563,15 @@ impl Frame {
             float("max", max),
             Column {
                 name: "distinct".into(),
-                data: ColumnData::Int(distinct),
+                data: ColumnData::Int(distinct.into()),
             },
             Column {
                 name: "top".into(),
-                data: ColumnData::Str(top),
+                data: ColumnData::Str(top.into()),
             },
             Column {
                 name: "freq".into(),
-                data: ColumnData::Int(freq),
+                data: ColumnData::Int(freq.into()),
             },
         ])
         .expect("describe builds unique, equally long columns")
@@ -609,13 +611,7 @@ impl Frame {
             ColumnData::Str(_) => ColumnData::Str(
                 counted
                     .iter()
-                    .map(|(k, _)| {
-                        if let Key::Str(x) = k {
-                            Some(x.clone())
-                        } else {
-                            None
-                        }
-                    })
+                    .map(|(k, _)| if let Key::Str(x) = k { Some(*x) } else { None })
                     .collect(),
             ),
             ColumnData::Datetime(_) => ColumnData::Datetime(
@@ -727,11 +723,11 @@ impl ColumnData {
     /// to four decimals so that summaries stay readable.
     pub fn display_at(&self, row: usize) -> Option<String> {
         match self {
-            ColumnData::Float(v) => v.get(row).copied().flatten().map(format_float),
-            ColumnData::Int(v) => v.get(row).copied().flatten().map(|x| x.to_string()),
-            ColumnData::Bool(v) => v.get(row).copied().flatten().map(|x| x.to_string()),
-            ColumnData::Str(v) => v.get(row).cloned().flatten(),
-            ColumnData::Datetime(v) => v.get(row).copied().flatten().map(format_datetime),
+            ColumnData::Float(v) => v.get(row).map(format_float),
+            ColumnData::Int(v) => v.get(row).map(|x| x.to_string()),
+            ColumnData::Bool(v) => v.get(row).map(|x| x.to_string()),
+            ColumnData::Str(v) => v.get(row).map(str::to_string),
+            ColumnData::Datetime(v) => v.get(row).map(format_datetime),
         }
     }
 }
@@ -789,21 +785,21 @@ fn numeric_summary(sorted: &[f64]) -> [Option<f64>; 7] {
 
 /// A non-null value as a totally ordered key, for counting.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
+enum Key<'a> {
     Float(TotalF64),
     Int(i64),
     Bool(bool),
-    Str(String),
+    Str(&'a str),
     Datetime(i64),
 }
 
-impl Key {
+impl Key<'_> {
     fn display(&self) -> String {
         match self {
             Key::Float(x) => format_float(x.0),
             Key::Int(x) => x.to_string(),
             Key::Bool(x) => x.to_string(),
-            Key::Str(x) => x.clone(),
+            Key::Str(x) => x.to_string(),
             Key::Datetime(x) => format_datetime(*x),
         }
     }
@@ -830,20 +826,20 @@ impl Ord for TotalF64 {
 
 /// Each distinct non-null value with its count, most frequent first, ties by value. A
 /// BTreeMap keeps the order independent of hashing.
-fn count_values(data: &ColumnData) -> Vec<(Key, usize)> {
-    let mut counts: std::collections::BTreeMap<Key, usize> = std::collections::BTreeMap::new();
-    let mut add = |key: Key| *counts.entry(key).or_default() += 1;
+fn count_values<'a>(data: &'a ColumnData) -> Vec<(Key<'a>, usize)> {
+    let mut counts: std::collections::BTreeMap<Key<'a>, usize> = std::collections::BTreeMap::new();
+    let mut add = |key: Key<'a>| *counts.entry(key).or_default() += 1;
     match data {
         ColumnData::Float(v) => v
             .iter()
             .flatten()
-            .for_each(|x| add(Key::Float(TotalF64(*x)))),
-        ColumnData::Int(v) => v.iter().flatten().for_each(|x| add(Key::Int(*x))),
-        ColumnData::Bool(v) => v.iter().flatten().for_each(|x| add(Key::Bool(*x))),
-        ColumnData::Str(v) => v.iter().flatten().for_each(|x| add(Key::Str(x.clone()))),
-        ColumnData::Datetime(v) => v.iter().flatten().for_each(|x| add(Key::Datetime(*x))),
+            .for_each(|x| add(Key::Float(TotalF64(x)))),
+        ColumnData::Int(v) => v.iter().flatten().for_each(|x| add(Key::Int(x))),
+        ColumnData::Bool(v) => v.iter().flatten().for_each(|x| add(Key::Bool(x))),
+        ColumnData::Str(v) => v.iter().flatten().for_each(|x| add(Key::Str(x))),
+        ColumnData::Datetime(v) => v.iter().flatten().for_each(|x| add(Key::Datetime(x))),
     }
-    let mut counted: Vec<(Key, usize)> = counts.into_iter().collect();
+    let mut counted: Vec<(Key<'a>, usize)> = counts.into_iter().collect();
     // Stable sort: equal counts keep the map's ascending value order.
     counted.sort_by_key(|entry| std::cmp::Reverse(entry.1));
     counted

@@ -2,7 +2,13 @@
 //! user input. The Rust API (frames, models, artifacts) knows nothing of Rhai; the Rhai
 //! binding lives in [`session`] alone.
 
+// The unit tests marked to run in wasm32 too (the storage and the CSV scanner, whose word
+// tricks and 32-bit offsets differ there) run in a browser, as the kernel does.
+#[cfg(all(test, target_arch = "wasm32"))]
+wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+
 pub mod artifact;
+pub mod column;
 pub mod datetime;
 pub mod explore;
 pub mod expr;
@@ -22,6 +28,7 @@ pub use artifact::{
     ArtifactError, ClassLabel, ClassPredictions, FeatureSpec, ModelArtifact, PredictError,
     Predictions, ARTIFACT_FORMAT_VERSION,
 };
+pub use column::{Bitmap, Strings, StringsBuilder, Values};
 pub use expr::{Expr, ExprError, Lit};
 pub use frame::{Column, ColumnData, CompareOp, DType, Frame, FrameError, Scalar};
 pub use load::{

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::FeatureSpec;
+use crate::column::Values;
 use crate::expr::{cast_column, Expr, Lit};
 use crate::frame::{Column, ColumnData, DType, Frame};
 use crate::transform::TransformError;
@@ -215,8 +216,7 @@ impl Step {
                 ColumnData::Int(v) => {
                     // The whole numbers inside the bounds; saturating casts.
                     let (lo, hi) = (lower.ceil() as i64, upper.floor() as i64);
-                    let values = v.iter().map(|x| x.map(|x| x.max(lo).min(hi))).collect();
-                    replace(column, ColumnData::Int(values))
+                    replace(column, ColumnData::Int(v.map(|x| x.max(lo).min(hi))))
                 }
                 _ => floats(column, "clip_outliers", &|x| {
                     Some(x.max(*lower).min(*upper))
@@ -356,22 +356,22 @@ pub(crate) fn bin_of(x: f64, edges: &[f64], open_ends: bool) -> Option<i64> {
 /// `data` with its nulls replaced by `value`; the column's type when the value does not
 /// fit it.
 pub(crate) fn fill(data: &ColumnData, value: &Lit) -> Result<ColumnData, DType> {
-    fn fill_with<T: Clone>(v: &[Option<T>], x: &T) -> Vec<Option<T>> {
-        v.iter()
-            .map(|o| Some(o.clone().unwrap_or_else(|| x.clone())))
-            .collect()
+    fn fill_with<T: Copy + Default>(v: &Values<T>, x: T) -> Values<T> {
+        v.iter().map(|o| Some(o.unwrap_or(x))).collect()
     }
     Ok(match (data, value) {
         (_, Lit::Null) => data.clone(),
-        (ColumnData::Int(v), Lit::Int(x)) => ColumnData::Int(fill_with(v, x)),
+        (ColumnData::Int(v), Lit::Int(x)) => ColumnData::Int(fill_with(v, *x)),
         (ColumnData::Int(v), Lit::Float(x)) => {
             ColumnData::Float(v.iter().map(|o| Some(o.map_or(*x, |i| i as f64))).collect())
         }
-        (ColumnData::Float(v), Lit::Float(x)) => ColumnData::Float(fill_with(v, x)),
-        (ColumnData::Float(v), Lit::Int(x)) => ColumnData::Float(fill_with(v, &(*x as f64))),
-        (ColumnData::Bool(v), Lit::Bool(x)) => ColumnData::Bool(fill_with(v, x)),
-        (ColumnData::Str(v), Lit::Str(x)) => ColumnData::Str(fill_with(v, x)),
-        (ColumnData::Datetime(v), Lit::Datetime(x)) => ColumnData::Datetime(fill_with(v, x)),
+        (ColumnData::Float(v), Lit::Float(x)) => ColumnData::Float(fill_with(v, *x)),
+        (ColumnData::Float(v), Lit::Int(x)) => ColumnData::Float(fill_with(v, *x as f64)),
+        (ColumnData::Bool(v), Lit::Bool(x)) => ColumnData::Bool(fill_with(v, *x)),
+        (ColumnData::Str(v), Lit::Str(x)) => {
+            ColumnData::Str(v.iter().map(|o| Some(o.unwrap_or(x))).collect())
+        }
+        (ColumnData::Datetime(v), Lit::Datetime(x)) => ColumnData::Datetime(fill_with(v, *x)),
         (other, _) => return Err(other.dtype()),
     })
 }

@@ -186,7 +186,7 @@ fn artifacts_round_trip_with_identical_predictions() {
 fn fitted_models_predict_what_they_learnt() {
     let train = rows(200);
     let truth: Vec<String> = match &train.column("label").unwrap().data {
-        ColumnData::Str(v) => v.iter().map(|s| s.clone().unwrap()).collect(),
+        ColumnData::Str(v) => v.iter().map(|s| s.unwrap().to_string()).collect(),
         _ => unreachable!(),
     };
     for (settings, features, target) in cases() {
@@ -275,7 +275,7 @@ fn session(n: u64) -> Session {
     for i in 0..frame.row_count() {
         let get = |c: &str| frame.column(c).unwrap().data.f64_at(i).unwrap();
         let label = match &frame.column("label").unwrap().data {
-            ColumnData::Str(v) => v[i].clone().unwrap(),
+            ColumnData::Str(v) => v.get(i).unwrap().to_string(),
             _ => unreachable!(),
         };
         csv.push_str(&format!(

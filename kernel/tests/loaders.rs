@@ -411,6 +411,29 @@ fn json_records() {
     );
 }
 
+/// Keys and strings are read in place from the record's bytes; escaped ones are copied.
+/// A key repeated within a record keeps its first value; integers past i64 are floats.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn json_keys_strings_and_numbers() {
+    check(
+        Format::JsonLines,
+        "{}",
+        br#"{"a\u0062": 1, "ab": 2, "big": 18446744073709551615, "s": "tab\there", "t": "plain"}
+{"ab": -3, "s": "\u00e9", "big": 1, "t": "plain"}
+{"t": "x", "new": [1, {"k": "\u0041"}]}
+"#,
+        expect![[r#"
+            ab    big        s         t      new
+            int   float      str       str    str
+               1  1.8447e19  tab	here  plain  null
+              -3        1.0  é         plain  null
+            null       null  null      x      [1,{"k":"A"}]
+            [3 rows × 5 columns]
+            note: column 'new': 1 nested value kept as JSON text"#]],
+    );
+}
+
 #[cfg_attr(not(target_arch = "wasm32"), test)]
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 fn json_bad_input() {
@@ -800,7 +823,7 @@ fn random_quoted_csv_round_trips() {
         let column = |name| match &loaded.frame.column(name).unwrap().data {
             ColumnData::Str(v) => v
                 .iter()
-                .map(|x| x.clone().unwrap_or_default())
+                .map(|x| x.unwrap_or_default().to_string())
                 .collect::<Vec<_>>(),
             other => panic!("{other:?}"),
         };

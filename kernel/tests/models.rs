@@ -572,7 +572,7 @@ fn predict_on_frames_checks_columns() {
         float("age", vec![1.0, 2.0]),
         Column {
             name: "income".into(),
-            data: ColumnData::Int(vec![Some(5), None]),
+            data: ColumnData::Int(vec![Some(5), None].into()),
         },
         boolean("member", vec![true, false]),
     ])
@@ -693,7 +693,7 @@ fn fit_rejects_unusable_data_naming_the_column() {
         float("x", vec![1.0, 2.0, 3.0, 4.0]),
         Column {
             name: "gappy".into(),
-            data: ColumnData::Float(vec![Some(1.0), None, None, Some(4.0)]),
+            data: ColumnData::Float(vec![Some(1.0), None, None, Some(4.0)].into()),
         },
         string("colour", vec!["red", "blue", "red", "blue"]),
         float("price", vec![1.5, 2.5, 3.5, 4.5]),
@@ -701,7 +701,7 @@ fn fit_rejects_unusable_data_naming_the_column() {
         int("same", vec![1, 1, 1, 1]),
         Column {
             name: "maybe".into(),
-            data: ColumnData::Bool(vec![Some(true), None, Some(false), Some(true)]),
+            data: ColumnData::Bool(vec![Some(true), None, Some(false), Some(true)].into()),
         },
     ])
     .unwrap();

@@ -12,6 +12,7 @@
 //! With a type override the column has that type from the start, and values that do not
 //! parse as it become nulls; both cases are reported as [`Diagnostic`]s.
 
+use crate::column::{StringsBuilder, Values};
 use crate::datetime::{format_datetime, parse_datetime};
 use crate::frame::{Column, ColumnData, DType};
 
@@ -164,14 +165,22 @@ fn parse_float_slow(text: &[u8]) -> Option<f64> {
     fast_float2::parse(text).ok()
 }
 
+/// `true` or `false` in any case.
 #[inline]
 pub(crate) fn parse_bool(text: &[u8]) -> Option<bool> {
-    if text.eq_ignore_ascii_case(b"true") {
-        Some(true)
-    } else if text.eq_ignore_ascii_case(b"false") {
-        Some(false)
-    } else {
-        None
+    // Setting bit 0x20 lowercases an ASCII letter, and no other byte becomes a lowercase
+    // letter that way: four bytes compare ignoring case in one go.
+    let head = |text: &[u8]| {
+        u32::from_le_bytes(
+            text.get(..4)
+                .and_then(|w| w.try_into().ok())
+                .unwrap_or_default(),
+        ) | 0x2020_2020
+    };
+    match text.len() {
+        4 if head(text) == u32::from_le_bytes(*b"true") => Some(true),
+        5 if head(text) == u32::from_le_bytes(*b"fals") && text[4] | 0x20 == b'e' => Some(false),
+        _ => None,
     }
 }
 
@@ -264,21 +273,21 @@ fn fits(text: &[u8], dtype: DType) -> bool {
 enum Data {
     /// No value yet: this many nulls.
     Untyped(usize),
-    Int(Vec<Option<i64>>),
-    Float(Vec<Option<f64>>),
-    Bool(Vec<Option<bool>>),
-    Datetime(Vec<Option<i64>>),
-    Str(Vec<Option<String>>),
+    Int(Values<i64>),
+    Float(Values<f64>),
+    Bool(Values<bool>),
+    Datetime(Values<i64>),
+    Str(StringsBuilder),
 }
 
 impl Data {
     fn empty(dtype: DType) -> Data {
         match dtype {
-            DType::Int => Data::Int(Vec::new()),
-            DType::Float => Data::Float(Vec::new()),
-            DType::Bool => Data::Bool(Vec::new()),
-            DType::Datetime => Data::Datetime(Vec::new()),
-            DType::Str => Data::Str(Vec::new()),
+            DType::Int => Data::Int(Values::new()),
+            DType::Float => Data::Float(Values::new()),
+            DType::Bool => Data::Bool(Values::new()),
+            DType::Datetime => Data::Datetime(Values::new()),
+            DType::Str => Data::Str(StringsBuilder::new()),
         }
     }
 
@@ -304,25 +313,31 @@ impl Data {
     }
 
     fn non_null(&self) -> usize {
-        fn count<T>(v: &[Option<T>]) -> usize {
-            v.iter().filter(|x| x.is_some()).count()
-        }
         match self {
             Data::Untyped(_) => 0,
-            Data::Int(v) | Data::Datetime(v) => count(v),
-            Data::Float(v) => count(v),
-            Data::Bool(v) => count(v),
-            Data::Str(v) => count(v),
+            Data::Int(v) | Data::Datetime(v) => v.len() - v.null_count(),
+            Data::Float(v) => v.len() - v.null_count(),
+            Data::Bool(v) => v.len() - v.null_count(),
+            Data::Str(v) => (0..v.len()).filter(|&i| v.get(i).is_some()).count(),
         }
     }
 
     /// The values as text, for a column that turns `str`.
-    fn into_text(self) -> Vec<Option<String>> {
-        fn text<T: Copy>(v: Vec<Option<T>>, f: impl Fn(T) -> String) -> Vec<Option<String>> {
-            v.into_iter().map(|x| x.map(&f)).collect()
+    fn into_text(self) -> StringsBuilder {
+        fn text<T: Copy + Default>(v: Values<T>, f: impl Fn(T) -> String) -> StringsBuilder {
+            let mut out = StringsBuilder::new();
+            out.reserve(v.len());
+            for x in v.iter() {
+                out.push(x.map(&f).as_deref());
+            }
+            out
         }
         match self {
-            Data::Untyped(n) => vec![None; n],
+            Data::Untyped(n) => {
+                let mut out = StringsBuilder::new();
+                out.push_nulls(n);
+                out
+            }
             Data::Int(v) => text(v, |x| x.to_string()),
             Data::Float(v) => text(v, |x| x.to_string()),
             Data::Bool(v) => text(v, |x| x.to_string()),
@@ -388,10 +403,10 @@ impl ColumnBuilder {
     pub(crate) fn push_nulls(&mut self, n: usize) {
         match &mut self.data {
             Data::Untyped(count) => *count += n,
-            Data::Int(v) | Data::Datetime(v) => v.resize(v.len() + n, None),
-            Data::Float(v) => v.resize(v.len() + n, None),
-            Data::Bool(v) => v.resize(v.len() + n, None),
-            Data::Str(v) => v.resize(v.len() + n, None),
+            Data::Int(v) | Data::Datetime(v) => v.push_nulls(n),
+            Data::Float(v) => v.push_nulls(n),
+            Data::Bool(v) => v.push_nulls(n),
+            Data::Str(v) => v.push_nulls(n),
         }
     }
 
@@ -414,9 +429,9 @@ impl ColumnBuilder {
                 while i < n {
                     let text = field(i);
                     if nulls.is_null(text) {
-                        $v.push(None);
+                        $v.push_null();
                     } else if let Some(x) = $parse(text) {
-                        $v.push(Some(x));
+                        $v.push_value(x);
                     } else {
                         break;
                     }
@@ -434,10 +449,9 @@ impl ColumnBuilder {
                 while i < n {
                     let text = field(i);
                     if nulls.is_null(text) {
-                        v.push(None);
+                        v.push_null();
                     } else {
-                        let text = std::str::from_utf8(text).map_err(|_| i)?;
-                        v.push(Some(text.to_owned()));
+                        v.push_utf8(text).map_err(|_| i)?;
                     }
                     i += 1;
                 }
@@ -463,31 +477,30 @@ impl ColumnBuilder {
         match &mut self.data {
             Data::Int(v) => {
                 if let Some(x) = parse_int(text) {
-                    v.push(Some(x));
+                    v.push_value(x);
                     return Ok(());
                 }
             }
             Data::Float(v) => {
                 if let Some(x) = parse_float(text) {
-                    v.push(Some(x));
+                    v.push_value(x);
                     return Ok(());
                 }
             }
             Data::Bool(v) if self.forced.is_none() => {
                 if let Some(x) = parse_bool(text) {
-                    v.push(Some(x));
+                    v.push_value(x);
                     return Ok(());
                 }
             }
             Data::Datetime(v) => {
                 if let Some(x) = parse_datetime_bytes(text) {
-                    v.push(Some(x));
+                    v.push_value(x);
                     return Ok(());
                 }
             }
             Data::Str(v) => {
-                let s = std::str::from_utf8(text).map_err(|_| ())?;
-                v.push(Some(s.to_owned()));
+                v.push_utf8(text).map_err(|_| ())?;
                 if let Some(misfit) = &mut self.misfit {
                     if misfit.counting {
                         if fits(text, misfit.dtype) {
@@ -624,7 +637,7 @@ impl ColumnBuilder {
                 let Data::Int(ints) = std::mem::replace(&mut self.data, Data::Untyped(0)) else {
                     unreachable!("matched above")
                 };
-                self.data = Data::Float(ints.into_iter().map(|x| x.map(|x| x as f64)).collect());
+                self.data = Data::Float(ints.map(|x| x as f64));
             } else {
                 let old = std::mem::replace(&mut self.data, Data::Untyped(0));
                 let old_type = old.dtype().unwrap_or(DType::Str);
@@ -654,7 +667,7 @@ impl ColumnBuilder {
 
     fn store_str_counting(&mut self, text: &str) {
         if let Data::Str(v) = &mut self.data {
-            v.push(Some(text.to_string()));
+            v.push_str(text);
         }
         if let Some(misfit) = &mut self.misfit {
             if misfit.counting {
@@ -679,15 +692,13 @@ impl ColumnBuilder {
         }
         match (&mut self.data, value) {
             (_, Value::Null) => self.push_nulls(1),
-            (Data::Int(v), Value::Int(x)) => v.push(Some(x)),
-            (Data::Float(v), Value::Float(x)) => v.push(Some(x)),
-            (Data::Float(v), Value::Int(x)) => v.push(Some(x as f64)),
-            (Data::Bool(v), Value::Bool(x)) => v.push(Some(x)),
-            (Data::Datetime(v), Value::Datetime(x)) => v.push(Some(x)),
-            (Data::Str(v), value) => v.push(Some(match value {
-                Value::Str(s) => s.to_string(),
-                other => other.text(),
-            })),
+            (Data::Int(v), Value::Int(x)) => v.push_value(x),
+            (Data::Float(v), Value::Float(x)) => v.push_value(x),
+            (Data::Float(v), Value::Int(x)) => v.push_value(x as f64),
+            (Data::Bool(v), Value::Bool(x)) => v.push_value(x),
+            (Data::Datetime(v), Value::Datetime(x)) => v.push_value(x),
+            (Data::Str(v), Value::Str(s)) => v.push_str(s),
+            (Data::Str(v), other) => v.push_str(&other.text()),
             // Callers check the type first; a null keeps lengths equal regardless.
             _ => self.push_nulls(1),
         }
@@ -696,7 +707,10 @@ impl ColumnBuilder {
     /// The column's values as a data value of the file's type, for the header detection
     /// that re-reads a column with its first value in front.
     fn values(&self) -> Vec<Value<'_>> {
-        fn all<T: Copy>(v: &[Option<T>], f: impl Fn(T) -> Value<'static>) -> Vec<Value<'static>> {
+        fn all<T: Copy + Default>(
+            v: &Values<T>,
+            f: impl Fn(T) -> Value<'static>,
+        ) -> Vec<Value<'static>> {
             v.iter().map(|x| x.map_or(Value::Null, &f)).collect()
         }
         match &self.data {
@@ -705,9 +719,8 @@ impl ColumnBuilder {
             Data::Float(v) => all(v, Value::Float),
             Data::Bool(v) => all(v, Value::Bool),
             Data::Datetime(v) => all(v, Value::Datetime),
-            Data::Str(v) => v
-                .iter()
-                .map(|x| x.as_deref().map_or(Value::Null, Value::Str))
+            Data::Str(v) => (0..v.len())
+                .map(|i| v.get(i).map_or(Value::Null, Value::Str))
                 .collect(),
         }
     }
@@ -789,7 +802,7 @@ impl ColumnBuilder {
             ));
         }
         let data = match self.data {
-            Data::Untyped(n) => ColumnData::Float(vec![None; n]),
+            Data::Untyped(n) => ColumnData::Float(Values::nulls(n)),
             Data::Int(mut v) => {
                 v.shrink_to_fit();
                 ColumnData::Int(v)
@@ -806,10 +819,7 @@ impl ColumnBuilder {
                 v.shrink_to_fit();
                 ColumnData::Datetime(v)
             }
-            Data::Str(mut v) => {
-                v.shrink_to_fit();
-                ColumnData::Str(v)
-            }
+            Data::Str(v) => ColumnData::Str(v.finish()),
         };
         Column { name, data }
     }
@@ -857,6 +867,33 @@ mod tests {
     }
 
     #[test]
+    fn parses_bools_in_any_case_and_nothing_else() {
+        for (text, expected) in [
+            ("true", Some(true)),
+            ("TRUE", Some(true)),
+            ("tRuE", Some(true)),
+            ("false", Some(false)),
+            ("False", Some(false)),
+            ("FALSE", Some(false)),
+            ("t", None),
+            ("tru", None),
+            ("truee", None),
+            ("fals", None),
+            ("falsey", None),
+            ("", None),
+            // Bytes a bit away from the letters.
+            ("\x14rue", None),
+            ("4rue", None),
+            ("t\x12ue", None),
+            ("fals\x05", None),
+            ("fal\u{13}e", None),
+            ("yes", None),
+        ] {
+            assert_eq!(parse_bool(text.as_bytes()), expected, "{text:?}");
+        }
+    }
+
+    #[test]
     fn parses_numbers_strictly() {
         assert_eq!(parse_int(b"-42"), Some(-42));
         assert_eq!(parse_int(b"+7"), Some(7));
@@ -877,19 +914,13 @@ mod tests {
         let (c, d) = column(&["1", "2", "2.5"], None);
         assert_eq!(
             c.data,
-            ColumnData::Float(vec![Some(1.0), Some(2.0), Some(2.5)])
+            ColumnData::Float(vec![Some(1.0), Some(2.0), Some(2.5)].into())
         );
         assert!(d.is_empty());
         let (c, d) = column(&["1", "NA", "abc", "3", "x"], None);
         assert_eq!(
             c.data,
-            ColumnData::Str(vec![
-                Some("1".into()),
-                None,
-                Some("abc".into()),
-                Some("3".into()),
-                Some("x".into())
-            ])
+            ColumnData::Str(vec![Some("1"), None, Some("abc"), Some("3"), Some("x")].into())
         );
         assert_eq!(
             d[0].to_string(),
@@ -904,7 +935,7 @@ mod tests {
     #[test]
     fn overrides_read_misfits_as_null() {
         let (c, d) = column(&["1", "abc", "3.0"], Some(DType::Int));
-        assert_eq!(c.data, ColumnData::Int(vec![Some(1), None, Some(3)]));
+        assert_eq!(c.data, ColumnData::Int(vec![Some(1), None, Some(3)].into()));
         assert_eq!(
             d[0].to_string(),
             "column 'x': 1 value is not int ('abc' at line 3); read as null"
@@ -912,7 +943,7 @@ mod tests {
         let (c, _) = column(&["007", "12"], Some(DType::Str));
         assert_eq!(
             c.data,
-            ColumnData::Str(vec![Some("007".into()), Some("12".into())])
+            ColumnData::Str(vec![Some("007"), Some("12")].into())
         );
     }
 
@@ -921,6 +952,6 @@ mod tests {
         let (c, _) = column(&["2024-01-02", "", "2024-01-03T10:00"], None);
         assert_eq!(c.data.dtype(), DType::Datetime);
         let (c, _) = column(&["", "NA"], None);
-        assert_eq!(c.data, ColumnData::Float(vec![None, None]));
+        assert_eq!(c.data, ColumnData::Float(vec![None, None].into()));
     }
 }

@@ -9,7 +9,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use std::borrow::Cow;
+
+use serde::de::value::{MapAccessDeserializer, SeqAccessDeserializer};
+use serde::de::{
+    Deserialize, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor,
+};
 
 use super::infer::{ColumnBuilder, Value};
 use super::{build_frame, Diagnostic, LoadError, LoadOptions, Loaded};
@@ -49,26 +54,117 @@ pub(crate) struct JsonParser {
     types: BTreeMap<String, DType>,
 }
 
-/// A record's fields in the order written (serde_json's map would sort them).
-struct Record(Vec<(String, serde_json::Value)>);
+/// Reads one record's fields, in the order written, straight into the columns: keys and
+/// strings are borrowed from the record's bytes (copied only when they hold escapes), so
+/// a value costs no allocation of its own.
+struct RecordSeed<'p> {
+    parser: &'p mut JsonParser,
+}
 
-impl<'de> Deserialize<'de> for Record {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Record, D::Error> {
-        struct RecordVisitor;
-        impl<'de> Visitor<'de> for RecordVisitor {
-            type Value = Record;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a record (an object)")
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a record (an object)")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let line = self.parser.record_line;
+        while let Some(Key(key)) = map.next_key()? {
+            let index = self.parser.column_index(&key);
+            let column = &mut self.parser.columns[index];
+            if column.len() > self.parser.rows {
+                // A key repeated within the record: the first value stands.
+                map.next_value::<IgnoredAny>()?;
+                continue;
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Record, A::Error> {
-                let mut fields = Vec::new();
-                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
-                    fields.push(entry);
-                }
-                Ok(Record(fields))
+            map.next_value_seed(ValueSeed { column, line })?;
+        }
+        Ok(())
+    }
+}
+
+/// A key, borrowed from the record's bytes unless it holds escapes.
+struct Key<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Key<'de>, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a key")
+            }
+            fn visit_borrowed_str<E>(self, key: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(key)))
+            }
+            fn visit_str<E>(self, key: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(key.to_string())))
             }
         }
-        deserializer.deserialize_map(RecordVisitor)
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+/// One value, pushed to its column as it is read. Nested arrays and objects are kept as
+/// their JSON text.
+struct ValueSeed<'c> {
+    column: &'c mut ColumnBuilder,
+    line: u64,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a value")
+    }
+    fn visit_unit<E>(self) -> Result<(), E> {
+        self.column.push(Value::Null, self.line);
+        Ok(())
+    }
+    fn visit_bool<E>(self, x: bool) -> Result<(), E> {
+        self.column.push(Value::Bool(x), self.line);
+        Ok(())
+    }
+    fn visit_i64<E>(self, x: i64) -> Result<(), E> {
+        self.column.push(Value::Int(x), self.line);
+        Ok(())
+    }
+    fn visit_u64<E>(self, x: u64) -> Result<(), E> {
+        // Past i64: a float, as serde_json's own numbers read it.
+        let value = i64::try_from(x).map_or(Value::Float(x as f64), Value::Int);
+        self.column.push(value, self.line);
+        Ok(())
+    }
+    fn visit_f64<E>(self, x: f64) -> Result<(), E> {
+        self.column.push(Value::Float(x), self.line);
+        Ok(())
+    }
+    fn visit_str<E>(self, text: &str) -> Result<(), E> {
+        self.column.push(Value::Str(text), self.line);
+        Ok(())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        let nested = serde_json::Value::deserialize(SeqAccessDeserializer::new(seq))?;
+        self.column.push_nested(&nested.to_string(), self.line);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<(), A::Error> {
+        let nested = serde_json::Value::deserialize(MapAccessDeserializer::new(map))?;
+        self.column.push_nested(&nested.to_string(), self.line);
+        Ok(())
     }
 }
 
@@ -221,8 +317,23 @@ impl JsonParser {
         self.record_column = self.column;
     }
 
+    /// The column of `key`, made (null so far) when it is new.
+    fn column_index(&mut self, key: &str) -> usize {
+        if let Some(&index) = self.index.get(key) {
+            return index;
+        }
+        let forced = self.types.get(key).copied();
+        let mut column = ColumnBuilder::new(key.to_string(), forced);
+        column.push_nulls(self.rows);
+        self.columns.push(column);
+        self.index.insert(key.to_string(), self.columns.len() - 1);
+        self.columns.len() - 1
+    }
+
     fn record(&mut self, bytes: &[u8]) -> Result<(), LoadError> {
-        let record = Record::deserialize(&mut serde_json::Deserializer::from_slice(bytes))
+        let (record_line, record_column) = (self.record_line, self.record_column);
+        RecordSeed { parser: self }
+            .deserialize(&mut serde_json::Deserializer::from_slice(bytes))
             .map_err(|e| {
                 let message = e.to_string();
                 let message = message
@@ -236,45 +347,15 @@ impl JsonParser {
                 };
                 let (line, column) = (e.line() as u64, e.column() as u64);
                 LoadError::Syntax {
-                    line: self.record_line + line.saturating_sub(1),
+                    line: record_line + line.saturating_sub(1),
                     column: if line <= 1 {
-                        self.record_column + column.saturating_sub(1)
+                        record_column + column.saturating_sub(1)
                     } else {
                         column
                     },
                     message: message.to_string(),
                 }
             })?;
-        let line = self.record_line;
-        for (key, value) in record.0 {
-            let index = match self.index.get(&key) {
-                Some(&index) => index,
-                None => {
-                    let forced = self.types.get(&key).copied();
-                    let mut column = ColumnBuilder::new(key.clone(), forced);
-                    column.push_nulls(self.rows);
-                    self.columns.push(column);
-                    self.index.insert(key, self.columns.len() - 1);
-                    self.columns.len() - 1
-                }
-            };
-            let column = &mut self.columns[index];
-            if column.len() > self.rows {
-                // A key repeated within the record: the first value stands.
-                continue;
-            }
-            match &value {
-                serde_json::Value::Null => column.push(Value::Null, line),
-                serde_json::Value::Bool(b) => column.push(Value::Bool(*b), line),
-                serde_json::Value::Number(n) => match (n.as_i64(), n.as_f64()) {
-                    (Some(i), _) => column.push(Value::Int(i), line),
-                    (None, Some(f)) => column.push(Value::Float(f), line),
-                    (None, None) => column.push(Value::Null, line),
-                },
-                serde_json::Value::String(s) => column.push(Value::Str(s), line),
-                nested => column.push_nested(&nested.to_string(), line),
-            }
-        }
         self.rows += 1;
         for column in &mut self.columns {
             if column.len() < self.rows {

@@ -1565,8 +1565,7 @@ mod tests {
     use super::*;
     use crate::model::unmonitored;
 
-    #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+    // The crate root configures the library's browser tests (once per test binary).
 
     /// A deterministic pseudo-random number in [0, 1) for `i` (splitmix64), the same on
     /// every platform.

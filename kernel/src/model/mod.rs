@@ -902,7 +902,7 @@ pub fn target_labels(frame: &Frame, column: &str) -> Result<Vec<ClassLabel>, Mod
             .collect(),
         ColumnData::Str(v) => v
             .iter()
-            .map(|x| ClassLabel::Str(x.clone().unwrap_or_default()))
+            .map(|x| ClassLabel::Str(x.unwrap_or_default().to_string()))
             .collect(),
         ColumnData::Float(_) | ColumnData::Datetime(_) => Vec::new(),
     })

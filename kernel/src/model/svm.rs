@@ -1823,8 +1823,7 @@ mod tests {
     use super::*;
     use crate::model::unmonitored;
 
-    #[cfg(target_arch = "wasm32")]
-    wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
+    // The crate root configures the library's browser tests (once per test binary).
 
     const CLASSIFICATION: &str = include_str!("../../tests/fixtures/svm/classification.json");
     const REGRESSION: &str = include_str!("../../tests/fixtures/svm/regression.json");

@@ -52,7 +52,7 @@ pub(super) fn column_values(frame: &Frame, name: &str) -> Res<Array> {
             .collect(),
         ColumnData::Str(v) => v
             .iter()
-            .map(|x| to_dynamic(x.clone().map(Dynamic::from)))
+            .map(|x| to_dynamic(x.map(|s| Dynamic::from(s.to_string()))))
             .collect(),
         // Scripts have no datetime type: ISO-8601 text, as the table shows them.
         ColumnData::Datetime(v) => v

@@ -154,7 +154,7 @@ fn curve_class(model: &Model, class: Option<Dynamic>, metric: &'static str) -> R
 fn float_column(name: &str, values: Vec<Option<f64>>) -> Column {
     Column {
         name: name.to_string(),
-        data: ColumnData::Float(values),
+        data: ColumnData::Float(values.into()),
     }
 }
 
@@ -225,14 +225,14 @@ fn classification_report_frame(model: &Model, df: &Frame) -> Res<Frame> {
     Frame::new(vec![
         Column {
             name: "class".into(),
-            data: ColumnData::Str(names),
+            data: ColumnData::Str(names.into()),
         },
         float_column("precision", precision),
         float_column("recall", recall),
         float_column("f1", f1),
         Column {
             name: "support".into(),
-            data: ColumnData::Int(support),
+            data: ColumnData::Int(support.into()),
         },
     ])
     .map_err(fail)

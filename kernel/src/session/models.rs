@@ -211,7 +211,7 @@ pub(super) fn label_column(name: &str, labels: &[ClassLabel]) -> Column {
 pub(super) fn predict(model: &Model, df: &Frame) -> Res<Frame> {
     let float_column = |name: String, values: Vec<Option<f64>>| Column {
         name,
-        data: ColumnData::Float(values),
+        data: ColumnData::Float(values.into()),
     };
     match model.0.predict(df).map_err(fail)? {
         Predictions::Classes(predictions) => {

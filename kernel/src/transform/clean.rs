@@ -315,22 +315,21 @@ impl Frame {
 }
 
 fn forward_fill(data: &ColumnData) -> ColumnData {
-    fn run<T: Clone>(v: &[Option<T>]) -> Vec<Option<T>> {
+    fn run<T: Copy, C: FromIterator<Option<T>>>(v: impl Iterator<Item = Option<T>>) -> C {
         let mut last: Option<T> = None;
-        v.iter()
-            .map(|x| {
-                if x.is_some() {
-                    last = x.clone();
-                }
-                last.clone()
-            })
-            .collect()
+        v.map(|x| {
+            if x.is_some() {
+                last = x;
+            }
+            last
+        })
+        .collect()
     }
     match data {
-        ColumnData::Float(v) => ColumnData::Float(run(v)),
-        ColumnData::Int(v) => ColumnData::Int(run(v)),
-        ColumnData::Bool(v) => ColumnData::Bool(run(v)),
-        ColumnData::Str(v) => ColumnData::Str(run(v)),
-        ColumnData::Datetime(v) => ColumnData::Datetime(run(v)),
+        ColumnData::Float(v) => ColumnData::Float(run(v.iter())),
+        ColumnData::Int(v) => ColumnData::Int(run(v.iter())),
+        ColumnData::Bool(v) => ColumnData::Bool(run(v.iter())),
+        ColumnData::Str(v) => ColumnData::Str(run(v.iter())),
+        ColumnData::Datetime(v) => ColumnData::Datetime(run(v.iter())),
     }
 }

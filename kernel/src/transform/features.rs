@@ -87,7 +87,7 @@ impl Frame {
         };
         let out = Recipe::apply_and_record(self, step)?;
         let unknown = match &out.column(column)?.data {
-            ColumnData::Int(v) => v.iter().filter(|x| **x == Some(-1)).count(),
+            ColumnData::Int(v) => v.iter().filter(|x| *x == Some(-1)).count(),
             _ => 0,
         };
         let note = (unknown > 0).then(|| {

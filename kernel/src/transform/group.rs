@@ -301,18 +301,9 @@ impl Frame {
 }
 
 fn take_or_null(data: &ColumnData, rows: &[Option<usize>]) -> ColumnData {
-    fn pick<T: Clone>(v: &[Option<T>], rows: &[Option<usize>]) -> Vec<Option<T>> {
-        rows.iter()
-            .map(|r| r.and_then(|r| v.get(r).cloned().flatten()))
-            .collect()
-    }
-    match data {
-        ColumnData::Float(v) => ColumnData::Float(pick(v, rows)),
-        ColumnData::Int(v) => ColumnData::Int(pick(v, rows)),
-        ColumnData::Bool(v) => ColumnData::Bool(pick(v, rows)),
-        ColumnData::Str(v) => ColumnData::Str(pick(v, rows)),
-        ColumnData::Datetime(v) => ColumnData::Datetime(pick(v, rows)),
-    }
+    // A missing row is an index past the end, which `take` reads as null.
+    let indices: Vec<usize> = rows.iter().map(|r| r.unwrap_or(usize::MAX)).collect();
+    data.take(&indices)
 }
 
 /// One aggregate's value per group.
@@ -365,7 +356,7 @@ fn aggregate_groups(
                     .iter()
                     .map(|g| {
                         g.iter()
-                            .filter_map(|&i| v[i])
+                            .filter_map(|&i| v.get(i))
                             .try_fold(0i64, |acc, x| acc.checked_add(x))
                     })
                     .collect(),
@@ -373,7 +364,7 @@ fn aggregate_groups(
             ColumnData::Bool(v) => ColumnData::Int(
                 groups
                     .iter()
-                    .map(|g| Some(g.iter().filter(|&&i| v[i] == Some(true)).count() as i64))
+                    .map(|g| Some(g.iter().filter(|&&i| v.get(i) == Some(true)).count() as i64))
                     .collect(),
             ),
             ColumnData::Float(_) => ColumnData::Float(

@@ -106,13 +106,13 @@ impl Frame {
 /// Two non-null values of one column compared.
 pub(crate) fn compare_at(data: &ColumnData, a: usize, b: usize) -> Ordering {
     match data {
-        ColumnData::Float(v) => match (v[a], v[b]) {
+        ColumnData::Float(v) => match (v.get(a), v.get(b)) {
             (Some(x), Some(y)) => x.total_cmp(&y),
             _ => Ordering::Equal,
         },
-        ColumnData::Int(v) | ColumnData::Datetime(v) => v[a].cmp(&v[b]),
-        ColumnData::Bool(v) => v[a].cmp(&v[b]),
-        ColumnData::Str(v) => v[a].cmp(&v[b]),
+        ColumnData::Int(v) | ColumnData::Datetime(v) => v.get(a).cmp(&v.get(b)),
+        ColumnData::Bool(v) => v.get(a).cmp(&v.get(b)),
+        ColumnData::Str(v) => v.get(a).cmp(&v.get(b)),
     }
 }
 
@@ -130,11 +130,11 @@ pub enum Cell {
 impl Cell {
     pub fn at(data: &ColumnData, i: usize) -> Cell {
         let cell = match data {
-            ColumnData::Float(v) => v[i].map(|x| Cell::Float((x + 0.0).to_bits())),
-            ColumnData::Int(v) => v[i].map(Cell::Int),
-            ColumnData::Bool(v) => v[i].map(Cell::Bool),
-            ColumnData::Str(v) => v[i].clone().map(Cell::Str),
-            ColumnData::Datetime(v) => v[i].map(Cell::Datetime),
+            ColumnData::Float(v) => v.get(i).map(|x| Cell::Float((x + 0.0).to_bits())),
+            ColumnData::Int(v) => v.get(i).map(Cell::Int),
+            ColumnData::Bool(v) => v.get(i).map(Cell::Bool),
+            ColumnData::Str(v) => v.get(i).map(|s| Cell::Str(s.to_string())),
+            ColumnData::Datetime(v) => v.get(i).map(Cell::Datetime),
         };
         cell.unwrap_or(Cell::Null)
     }

@@ -13,28 +13,30 @@ pub fn noise(i: u64) -> f64 {
     (z >> 11) as f64 / (1u64 << 53) as f64
 }
 
-fn column<T>(name: &str, values: Vec<T>, data: fn(Vec<Option<T>>) -> ColumnData) -> Column {
+fn column(name: &str, data: ColumnData) -> Column {
     Column {
         name: name.into(),
-        data: data(values.into_iter().map(Some).collect()),
+        data,
     }
 }
 
 pub fn float(name: &str, values: Vec<f64>) -> Column {
-    column(name, values, ColumnData::Float)
+    column(name, ColumnData::Float(values.into()))
 }
 
 pub fn int(name: &str, values: Vec<i64>) -> Column {
-    column(name, values, ColumnData::Int)
+    column(name, ColumnData::Int(values.into()))
 }
 
 pub fn boolean(name: &str, values: Vec<bool>) -> Column {
-    column(name, values, ColumnData::Bool)
+    column(name, ColumnData::Bool(values.into()))
 }
 
 pub fn string(name: &str, values: Vec<&str>) -> Column {
-    let values = values.into_iter().map(str::to_string).collect();
-    column(name, values, ColumnData::Str)
+    column(
+        name,
+        ColumnData::Str(values.into_iter().map(Some).collect()),
+    )
 }
 
 pub fn names(list: &[&str]) -> Vec<String> {
