@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# The training benchmark (see BENCHMARKS.md, "Training"): generates the demo's hat-purchase
+# CSV, prepares it (nulls dropped, city one-hot encoded, the continuous columns
+# standardized, 80/20 split with seed 7), then times four fits with the native kernel and
+# with scikit-learn on one thread, best of 3 each, and prints them side by side.
+#
+#   bench/run-train-bench.sh             # 200,000 rows
+#   ROWS=50000 bench/run-train-bench.sh
+#
+# scikit-learn runs in a throwaway virtualenv, BENCH_SKLEARN_VENV (default
+# target/bench/venv-sklearn), created with pandas and scikit-learn when missing. It trains
+# and scores on exactly the rows the kernel did: bench-train writes its split's row
+# positions for it.
+set -euo pipefail
+
+ROWS=${ROWS:-200000}
+cd "$(dirname "$0")/.."
+OUT=target/bench
+DATA=$OUT/hats-$ROWS.csv
+SPLIT=$OUT/split-$ROWS.json
+VENV=${BENCH_SKLEARN_VENV:-$OUT/venv-sklearn}
+mkdir -p "$OUT"
+
+echo "== generating $ROWS rows" >&2
+cargo run --release -q -p oxbook-demo --bin generate-demo-data -- --rows "$ROWS" --out "$DATA"
+
+echo "== native" >&2
+cargo build --release -q -p oxbook-bench --bin bench-train
+target/release/bench-train "$DATA" --repeat 3 --split-out "$SPLIT" | tee "$OUT/train-native.txt" >&2
+
+echo "== scikit-learn" >&2
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q pandas scikit-learn threadpoolctl
+fi
+# One thread everywhere: the kernel fits on one thread, and so does the browser worker.
+OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+"$VENV/bin/python" - "$DATA" "$SPLIT" <<'PY' | tee "$OUT/train-sklearn.txt" >&2
+import json, sys, time
+import numpy as np
+import pandas as pd
+import sklearn
+from threadpoolctl import threadpool_limits
+from sklearn.cluster import KMeans
+from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+path, split_path = sys.argv[1], sys.argv[2]
+SCALED = ["age", "income", "past_purchases", "days_since_last_purchase", "avg_basket"]
+FOREST_ROWS = 40_000
+
+# The same preparation as bench-train: nulls dropped, city one-hot encoded (one column per
+# city), the five continuous columns standardized with the population standard deviation.
+frame = pd.read_csv(path).dropna().reset_index(drop=True)
+frame = pd.get_dummies(frame, columns=["city"], dtype=np.int64)
+frame[SCALED] = StandardScaler().fit_transform(frame[SCALED])
+features = [c for c in frame.columns if c not in ("person_id", "bought_hat")]
+x = frame[features].to_numpy(dtype=np.float64)
+y = frame["bought_hat"].to_numpy()
+split = json.load(open(split_path))
+if split["rows"] != len(frame):
+    raise SystemExit(f"pandas kept {len(frame)} rows after dropna, the kernel {split['rows']}")
+train, test = np.array(split["train"]), np.array(split["test"])
+x_train, y_train, x_test, y_test = x[train], y[train], x[test], y[test]
+engine = "scikit-learn " + sklearn.__version__
+
+def best_of(make, x, y=None, repeat=3):
+    best, model = float("inf"), None
+    for _ in range(repeat):
+        model = make()
+        start = time.perf_counter()
+        model.fit(x, y) if y is not None else model.fit(x)
+        best = min(best, time.perf_counter() - start)
+    return best, model
+
+def report(task, rows, seconds, **score):
+    print(json.dumps({"engine": engine, "task": task, "rows": rows, "features": len(features),
+                      "seconds": seconds, **score}))
+
+with threadpool_limits(limits=1):
+    s, m = best_of(LogisticRegression, x_train, y_train)
+    report("logistic_regression", len(train), s, accuracy=m.score(x_test, y_test))
+    xf, yf = x_train[:FOREST_ROWS], y_train[:FOREST_ROWS]
+    s, m = best_of(lambda: RandomForestClassifier(n_estimators=100, max_depth=10,
+                                                  random_state=7, n_jobs=1), xf, yf)
+    report("random_forest", len(xf), s, accuracy=m.score(x_test, y_test))
+    s, m = best_of(lambda: HistGradientBoostingClassifier(max_iter=100, max_depth=6,
+                                                          early_stopping=False,
+                                                          random_state=42), x_train, y_train)
+    report("gradient_boosting", len(train), s, accuracy=m.score(x_test, y_test))
+    s, m = best_of(lambda: KMeans(n_clusters=8, n_init=1, random_state=7), x)
+    report("kmeans", len(x), s, inertia=m.inertia_)
+PY
+
+python3 - "$OUT" <<'PY'
+import json, sys
+out = sys.argv[1]
+def runs(name):
+    lines = open(f"{out}/{name}.txt").read().splitlines()
+    return {r["task"]: r for r in (json.loads(l) for l in lines if l.startswith("{"))}
+ours, theirs = runs("train-native"), runs("train-sklearn")
+any_run = next(iter(theirs.values()))
+print(f"\n{any_run['features']} features, best of 3 fits each, one thread; {any_run['engine']}\n")
+print(f"{'task':20} {'rows':>7} {'oxbook s':>9} {'sklearn s':>10} {'ratio':>6}   {'oxbook':>10} {'sklearn':>10}")
+for task in ("logistic_regression", "random_forest", "gradient_boosting", "kmeans"):
+    a, b = ours[task], theirs[task]
+    key = "accuracy" if "accuracy" in a else "inertia"
+    fmt = (lambda v: f"{v:.4f}") if key == "accuracy" else (lambda v: f"{v:.4g}")
+    print(f"{task:20} {a['rows']:>7} {a['seconds']:9.3f} {b['seconds']:10.3f} "
+          f"{a['seconds'] / b['seconds']:6.2f}   {fmt(a[key]):>10} {fmt(b[key]):>10}  {key}")
+print("ratio: oxbook's seconds / scikit-learn's (below 1 is faster)")
+PY
