@@ -144,6 +144,52 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+
+    // Both hosts recorded their fits as runs of the demo notebook; the Runs page lists
+    // them and charts a metric across them.
+    let runs: Vec<serde_json::Value> = reqwest::get(format!(
+        "{}/api/runs?notebook_id={DEMO_ID}",
+        server.base_url
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let fits: Vec<&serde_json::Value> = runs.iter().filter(|r| r["kind"] == "fit").collect();
+    assert!(
+        fits.len() >= 4,
+        "two fits each from the browser and oxbook run: {runs:?}"
+    );
+    let sessions: std::collections::BTreeSet<&str> = fits
+        .iter()
+        .filter_map(|r| r["id"].as_str()?.rsplit_once(['-', '.']).map(|(s, _)| s))
+        .collect();
+    assert!(sessions.len() >= 2, "runs from two sessions: {sessions:?}");
+    browser
+        .client
+        .goto(&format!("{}/runs", server.base_url))
+        .await
+        .unwrap();
+    browser.wait_for("#runs-table tr.run-row").await;
+    let started = Instant::now();
+    loop {
+        let rows = browser
+            .client
+            .find_all(Locator::Css("#runs-table tr.run-row"))
+            .await
+            .unwrap();
+        if rows.len() >= fits.len() {
+            break;
+        }
+        assert!(
+            started.elapsed() < UI_TIMEOUT,
+            "the Runs page lists {} runs",
+            rows.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    browser.wait_for("svg#runs-metric-plot rect.run-bar").await;
 }
 
 async fn endpoint_version(server: &Server) -> u64 {

@@ -76,13 +76,28 @@ accuracy(model, parts.test)"#
         );
     }
 
-    let accuracy: f64 = browser
-        .cell_text(&browser.cell(&ids[0]).await)
-        .await
+    // The cell's value, then what its host did: the fit was recorded as a run.
+    let text = browser.cell_text(&browser.cell(&ids[0]).await).await;
+    let accuracy: f64 = text
+        .lines()
+        .next()
+        .unwrap_or_default()
         .trim()
         .parse()
-        .expect("accuracy is a number");
+        .unwrap_or_else(|_| panic!("accuracy is a number: {text}"));
     assert!(accuracy > 0.6 && accuracy <= 1.0, "accuracy {accuracy}");
+    assert!(text.contains("Recorded run "), "{text}");
+    let runs: Vec<serde_json::Value> = reqwest::get(format!("{}/api/runs", server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        runs.iter()
+            .any(|r| r["kind"] == "fit" && r["metrics"]["train_accuracy"].is_number()),
+        "the browser's fit is recorded on the server: {runs:?}"
+    );
 
     let rows = browser
         .cell_table_records(&browser.cell(&ids[1]).await)
