@@ -342,27 +342,19 @@ fn cluster_plot(model: &Model, df: &Frame) -> Res<Plot> {
 /// Feature importances (shares) or coefficients as bars, largest magnitude first; for a
 /// logistic regression of more than two classes, the coefficients of `class`.
 fn importance_plot(model: &Model) -> Res<Plot> {
-    use crate::model::importance::{feature_importances, Importance};
-    let a = &model.0;
-    let names = a.feature_names();
-    let (title, values) = match feature_importances(&a.fitted, names.len()) {
-        Some(Importance::Shares(shares)) => ("feature importance".to_string(), shares),
-        Some(Importance::Coefficients(rows)) if rows.len() == 1 => (
+    use crate::model::importance::Importance;
+    let names = model.0.feature_names();
+    let (title, values) = match super::models::importances(model)? {
+        Importance::Shares(shares) => ("feature importance".to_string(), shares),
+        Importance::Coefficients(rows) if rows.len() == 1 => (
             "coefficients".to_string(),
             rows.into_iter().next().unwrap_or_default(),
         ),
-        Some(Importance::Coefficients(_)) => {
+        Importance::Coefficients(_) => {
             return Err(fail(
                 "plot_importance draws one set of coefficients; this model has one per \
                  class, so use feature_importance(model) for the table",
             ))
-        }
-        None => {
-            return Err(fail(format!(
-                "'{}' gives no feature importances; trees, forests, gradient boosting, linear \
-                 models and logistic regression do",
-                a.algorithm
-            )))
         }
     };
     plot(model_plots::bars(&title, &names, &values), title.clone())

@@ -256,20 +256,25 @@ pub(super) fn predict(model: &Model, df: &Frame) -> Res<Frame> {
     }
 }
 
+/// The model's importances or coefficients, or an error naming the models that have them.
+pub(super) fn importances(model: &Model) -> Res<importance::Importance> {
+    let a = &model.0;
+    importance::feature_importances(&a.fitted, a.features.len()).ok_or_else(|| {
+        fail(format!(
+            "'{}' gives no feature importances; trees, forests, gradient boosting, linear \
+             models and logistic regression do",
+            a.algorithm
+        ))
+    })
+}
+
 /// The model's feature importances as a frame of a row per feature: an `importance`
 /// column (shares summing to 1) for trees, forests and gradient boosting; a `coefficient`
 /// column for linear models and two-class logistic regression, a `coefficient_<class>`
 /// column per class for more classes.
 pub(super) fn importance_frame(model: &Model) -> Res<Frame> {
     let a = &model.0;
-    let importance =
-        importance::feature_importances(&a.fitted, a.features.len()).ok_or_else(|| {
-            fail(format!(
-                "'{}' gives no feature importances; trees, forests, gradient boosting, linear \
-             models and logistic regression do",
-                a.algorithm
-            ))
-        })?;
+    let importance = importances(model)?;
     let names = a.features.iter().map(|f| Some(f.name.clone())).collect();
     let mut columns = vec![Column {
         name: "feature".into(),
