@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
@@ -109,6 +110,26 @@ fn span(
             column: column.to_string(),
         })
     }
+}
+
+/// The grid, ticks and axis names every x-y plot of numbers here shares.
+fn xy_mesh<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    x_desc: &str,
+    y_desc: &str,
+) -> Result<(), PlotError> {
+    chart
+        .configure_mesh()
+        .light_line_style(TRANSPARENT)
+        .bold_line_style(BLACK.mix(0.1))
+        .label_style(("sans-serif", 14))
+        .axis_desc_style(("sans-serif", 16))
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
+        .draw()
+        .map_err(draw_err)
 }
 
 fn title_style() -> TextStyle<'static> {
@@ -284,18 +305,7 @@ pub fn scatter(
             .y_label_area_size(70)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.1))
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .x_desc(x)
-            .y_desc(y)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(draw_err)?;
+        xy_mesh(&mut chart, x, y)?;
         chart
             .draw_series(shown.iter().map(|&(r, xv, yv)| {
                 let color = match &groups {

@@ -8,8 +8,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use super::{
-    draw_err, fit_text, span, tick, title_style, PlotError, HEIGHT, LEGEND_WIDTH, MAX_GROUPS,
-    MAX_HEATMAP_COLUMNS, MAX_POINTS, PALETTE, TITLE_HEIGHT, WIDTH,
+    draw_err, fit_text, span, tick, title_style, xy_mesh, PlotError, HEIGHT, LEGEND_WIDTH,
+    MAX_GROUPS, MAX_HEATMAP_COLUMNS, MAX_POINTS, PALETTE, TITLE_HEIGHT, WIDTH,
 };
 
 /// Bars drawn at most; the rest (the smallest by magnitude) are left out and the title
@@ -193,18 +193,7 @@ pub fn curves(kind: CurveKind, series: &[Curve]) -> Result<String, PlotError> {
             .y_label_area_size(60)
             .build_cartesian_2d(0.0..1.0, 0.0..1.02)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.1))
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(draw_err)?;
+        xy_mesh(&mut chart, x_desc, y_desc)?;
         if kind == CurveKind::Roc {
             chart
                 .draw_series([PathElement::new(
@@ -289,18 +278,7 @@ pub fn residuals(predicted: &[f64], actual: &[f64]) -> Result<String, PlotError>
             .y_label_area_size(70)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.1))
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .x_desc("prediction")
-            .y_desc("actual − prediction")
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(draw_err)?;
+        xy_mesh(&mut chart, "prediction", "actual − prediction")?;
         chart
             .draw_series([PathElement::new(
                 vec![(x_lo, 0.0), (x_hi, 0.0)],
@@ -480,18 +458,7 @@ pub fn clusters(
             .y_label_area_size(70)
             .build_cartesian_2d(x_lo..x_hi, y_lo..y_hi)
             .map_err(draw_err)?;
-        chart
-            .configure_mesh()
-            .light_line_style(TRANSPARENT)
-            .bold_line_style(BLACK.mix(0.1))
-            .label_style(("sans-serif", 14))
-            .axis_desc_style(("sans-serif", 16))
-            .x_desc(x_desc)
-            .y_desc(y_desc)
-            .x_label_formatter(&|v| tick(*v))
-            .y_label_formatter(&|v| tick(*v))
-            .draw()
-            .map_err(draw_err)?;
+        xy_mesh(&mut chart, x_desc, y_desc)?;
         chart
             .draw_series(
                 shown
