@@ -2,15 +2,13 @@
 //! one left out, for every fold, and summarise each score by its mean and standard
 //! deviation over the folds.
 
-use std::collections::BTreeMap;
-use std::ops::ControlFlow;
-
 use crate::artifact::ModelArtifact;
 use crate::frame::Frame;
 use crate::metrics::{self, Average, MetricError, OvrAverage};
-use crate::model::{fit_monitored, FitProgress, ModelError, Monitor, Settings, Task};
+use crate::model::{fit, FitProgress, ModelError, Monitor, Settings, Task};
 use crate::split::{self, FoldError};
 use crate::transform::Cell;
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CrossValidationError {
@@ -94,10 +92,8 @@ pub fn cross_validate(
         let fold = f + 1;
         let train = frame.take(&split::complement(rows, test_rows));
         let test = frame.take(test_rows);
-        let model = fit_monitored(&train, features, target, settings, &mut |_| {
-            ControlFlow::Continue(())
-        })
-        .map_err(|source| CrossValidationError::Fit { fold, source })?;
+        let model = fit(&train, features, target, settings)
+            .map_err(|source| CrossValidationError::Fit { fold, source })?;
         let scores = score(&model, &test, task)
             .map_err(|source| CrossValidationError::Score { fold, source })?;
         per_fold.push(scores);

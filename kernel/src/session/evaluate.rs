@@ -119,11 +119,7 @@ fn cross_validate(
     options: Option<Map>,
 ) -> Res<Frame> {
     let features = super::frames::strings(features, "feature names")?;
-    let settings = match settings {
-        None => serde_json::Value::Null,
-        Some(map) => rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(map))?,
-    };
-    let settings = Settings::from_json(algorithm, settings).map_err(fail)?;
+    let settings = super::models::settings_of(algorithm, settings)?;
     let plan = fold_plan(&options.unwrap_or_default())?;
     let started = now(shared);
     let result = validation::cross_validate(

@@ -110,6 +110,15 @@ pub(super) fn registry_name(name: &str) -> Res<()> {
 
 /// Fits `algorithm` on `df`: predicting `target` for a classifier or regressor, without
 /// one for an unsupervised model.
+/// `algorithm`'s settings from a cell's map (all defaults without one), validated.
+pub(super) fn settings_of(algorithm: &str, options: Option<Map>) -> Res<Settings> {
+    let options = match options {
+        None => serde_json::Value::Null,
+        Some(map) => rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(map))?,
+    };
+    Settings::from_json(algorithm, options).map_err(fail)
+}
+
 pub(super) fn train(
     shared: &SharedState,
     algorithm: &str,
@@ -119,11 +128,7 @@ pub(super) fn train(
     options: Option<Map>,
 ) -> Res<Model> {
     let features = strings(features, "feature names")?;
-    let options = match options {
-        None => serde_json::Value::Null,
-        Some(map) => rhai::serde::from_dynamic::<serde_json::Value>(&Dynamic::from_map(map))?,
-    };
-    let settings = Settings::from_json(algorithm, options).map_err(fail)?;
+    let settings = settings_of(algorithm, options)?;
     let started = super::evaluate::now(shared);
     let mut artifact = fit(df, &features, target, &settings).map_err(fail)?;
     record_training_scores(&mut artifact, df)?;
