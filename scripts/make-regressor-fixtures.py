@@ -17,9 +17,7 @@ re-running with the same versions writes the same file; the versions are recorde
 
 import json
 import os
-import subprocess
 import sys
-import tempfile
 
 FIXTURE = os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "kernel", "tests", "fixtures",
@@ -32,27 +30,10 @@ TOL = 1e-12
 MAX_ITER = 1_000_000
 
 
-def ensure_sklearn():
-    """Re-runs this script in a virtual environment with scikit-learn if it is missing."""
-    try:
-        import numpy  # noqa: F401
-        import sklearn  # noqa: F401
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sklearn_fixtures as fixtures  # noqa: E402
 
-        return
-    except ImportError:
-        pass
-    if os.environ.get("OXBOOK_METRICS_VENV"):
-        sys.exit("scikit-learn is still missing inside the virtual environment")
-    venv = os.path.join(tempfile.gettempdir(), "oxbook-metrics-venv")
-    python = os.path.join(venv, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", venv])
-    subprocess.check_call([python, "-m", "pip", "install", "--quiet", "scikit-learn", "numpy"])
-    env = dict(os.environ, OXBOOK_METRICS_VENV="1")
-    sys.exit(subprocess.call([python, os.path.abspath(__file__)] + sys.argv[1:], env=env))
-
-
-ensure_sklearn()
+fixtures.ensure_sklearn(__file__)
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402

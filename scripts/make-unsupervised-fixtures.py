@@ -21,12 +21,8 @@ well-separated blobs, which any good start reaches too. DBSCAN cases are checked
 pair of points within a hair of `eps`, where rounding could decide either way.
 """
 
-import json
-import math
 import os
-import subprocess
 import sys
-import tempfile
 import warnings
 
 FIXTURES = os.path.join(
@@ -35,27 +31,10 @@ FIXTURES = os.path.join(
 SEED = 20240611
 
 
-def ensure_sklearn():
-    """Re-runs this script in a virtual environment with scikit-learn if it is missing."""
-    try:
-        import numpy  # noqa: F401
-        import sklearn  # noqa: F401
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import sklearn_fixtures as fixtures  # noqa: E402
 
-        return
-    except ImportError:
-        pass
-    if os.environ.get("OXBOOK_METRICS_VENV"):
-        sys.exit("scikit-learn is still missing inside the virtual environment")
-    venv = os.path.join(tempfile.gettempdir(), "oxbook-metrics-venv")
-    python = os.path.join(venv, "bin", "python")
-    if not os.path.exists(python):
-        subprocess.check_call([sys.executable, "-m", "venv", venv])
-    subprocess.check_call([python, "-m", "pip", "install", "--quiet", "scikit-learn", "numpy"])
-    env = dict(os.environ, OXBOOK_METRICS_VENV="1")
-    sys.exit(subprocess.call([python, os.path.abspath(__file__)] + sys.argv[1:], env=env))
-
-
-ensure_sklearn()
+fixtures.ensure_sklearn(__file__)
 
 import numpy as np  # noqa: E402
 import sklearn  # noqa: E402
@@ -64,34 +43,6 @@ from sklearn.cluster import DBSCAN, KMeans  # noqa: E402
 from sklearn.decomposition import PCA  # noqa: E402
 
 rng = np.random.default_rng(SEED)
-
-
-def plain(value):
-    """numpy values as JSON values."""
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [plain(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        assert math.isfinite(value), "fixtures hold finite numbers only"
-        return value
-    return value
-
-
-def header(kind, description):
-    return {
-        "what": description,
-        "generator": "scripts/make-unsupervised-fixtures.py",
-        "kind": kind,
-        "seed": SEED,
-        "sklearn_version": sklearn.__version__,
-        "numpy_version": np.__version__,
-    }
 
 
 def blobs(centers, per_cluster, spread):
@@ -260,13 +211,12 @@ def pca_cases():
     return cases
 
 
+def header(kind, description):
+    return fixtures.header("scripts/make-unsupervised-fixtures.py", SEED, kind, description)
+
+
 def write(name, document):
-    os.makedirs(FIXTURES, exist_ok=True)
-    path = os.path.join(FIXTURES, name)
-    with open(path, "w") as f:
-        json.dump(plain(document), f, indent=1, sort_keys=True)
-        f.write("\n")
-    print(f"wrote {os.path.relpath(path)}")
+    fixtures.write(FIXTURES, name, document)
 
 
 def main():
