@@ -6,17 +6,75 @@
 //! before the host has recorded it.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use oxbook_protocol::{RunKind, RunSpec};
 
 use super::models::Model;
 use super::*;
 use crate::artifact::Predictions;
-use crate::model::{Settings, Task};
+use crate::model::{FitProgress, Settings, Task};
 use crate::plot::model::{self as model_plots, Curve, CurveKind};
 use crate::validation::{self, FoldPlan};
 
 /// The host's clock now, or `None` when it gave none.
+/// A fit's monitor: reports to the host's progress and stops when its interrupt says so.
+pub(super) fn monitor(shared: &SharedState) -> impl FnMut(FitProgress) -> ControlFlow<()> {
+    let (progress, interrupt) = {
+        let host = &shared.borrow().host;
+        (host.progress.clone(), host.interrupt.clone())
+    };
+    move |done| {
+        if let Some(progress) = &progress {
+            progress(done);
+        }
+        match &interrupt {
+            Some(interrupt) if interrupt() => ControlFlow::Break(()),
+            _ => ControlFlow::Continue(()),
+        }
+    }
+}
+
+/// A failed fit as a script error; a cancelled one stops the cell as cancelled, saying
+/// how far it got.
+pub(super) fn fit_failed(error: impl Into<FitFailure>) -> Box<EvalAltResult> {
+    match error.into() {
+        FitFailure::Cancelled(message) => Box::new(EvalAltResult::ErrorTerminated(
+            message.into(),
+            Position::NONE,
+        )),
+        FitFailure::Other(message) => fail(message),
+    }
+}
+
+pub(super) enum FitFailure {
+    Cancelled(String),
+    Other(String),
+}
+
+impl From<crate::model::ModelError> for FitFailure {
+    fn from(error: crate::model::ModelError) -> Self {
+        match error {
+            crate::model::ModelError::Cancelled { .. } => FitFailure::Cancelled(error.to_string()),
+            other => FitFailure::Other(other.to_string()),
+        }
+    }
+}
+
+impl From<validation::CrossValidationError> for FitFailure {
+    fn from(error: validation::CrossValidationError) -> Self {
+        use validation::CrossValidationError::{Fit, Model};
+        match &error {
+            Fit { source, .. } | Model(source)
+                if matches!(source, crate::model::ModelError::Cancelled { .. }) =>
+            {
+                FitFailure::Cancelled(error.to_string())
+            }
+            _ => FitFailure::Other(error.to_string()),
+        }
+    }
+}
+
 pub(super) fn now(shared: &SharedState) -> Option<f64> {
     let clock = shared.borrow().host.clock.clone();
     clock.map(|clock| clock())
@@ -122,15 +180,9 @@ fn cross_validate(
     let settings = super::models::settings_of(algorithm, settings)?;
     let plan = fold_plan(&options.unwrap_or_default())?;
     let started = now(shared);
-    let result = validation::cross_validate(
-        df,
-        &features,
-        target,
-        &settings,
-        plan,
-        &mut crate::model::unmonitored,
-    )
-    .map_err(fail)?;
+    let result =
+        validation::cross_validate(df, &features, target, &settings, plan, &mut monitor(shared))
+            .map_err(fit_failed)?;
     let names: Vec<&String> = result.scores.keys().collect();
     let mut summary = BTreeMap::new();
     for name in &names {

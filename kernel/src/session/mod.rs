@@ -21,7 +21,7 @@ use crate::artifact::{ClassLabel, ModelArtifact};
 use crate::datetime::format_datetime;
 use crate::frame::{format_float, Column, ColumnData, CompareOp, Frame, Scalar, TEXT_ROWS};
 use crate::load::LoadError;
-use crate::model::{fit, Settings};
+use crate::model::{FitProgress, Settings};
 use crate::split;
 
 mod evaluate;
@@ -96,7 +96,15 @@ struct Host {
     clock: Option<Rc<dyn Fn() -> f64>>,
     /// Runs recorded so far, numbering the next run's id.
     runs: u64,
+    /// Told how far a long fit has got.
+    progress: Option<Rc<dyn Fn(FitProgress)>>,
+    /// Asked now and then while a cell runs; `true` stops the cell.
+    interrupt: Option<Rc<dyn Fn() -> bool>>,
 }
+
+/// Script operations between two questions to the host's interrupt: often enough to stop
+/// within milliseconds, rarely enough to cost nothing.
+const OPERATIONS_PER_INTERRUPT_CHECK: u64 = 4096;
 
 /// Shared between the session and the closures registered with its engine.
 type SharedState = Rc<RefCell<Shared>>;
@@ -264,6 +272,20 @@ impl Session {
         self.shared.borrow_mut().host.clock = Some(Rc::new(clock));
     }
 
+    /// Called with the progress of long fits (trees, rounds, iterations, folds done) while
+    /// a cell runs, so the host can show it.
+    pub fn set_progress(&mut self, progress: impl Fn(FitProgress) + 'static) {
+        self.shared.borrow_mut().host.progress = Some(Rc::new(progress));
+    }
+
+    /// Asked every few thousand script operations and between the units of a long fit
+    /// while a cell runs: when it answers `true`, the cell stops with a `Cancelled` error
+    /// (what it assigned before stays). The browser reads a flag the page sets; the
+    /// command line a Ctrl-C.
+    pub fn set_interrupt(&mut self, interrupt: impl Fn() -> bool + 'static) {
+        self.shared.borrow_mut().host.interrupt = Some(Rc::new(interrupt));
+    }
+
     /// Makes `bytes` the content of `url` for `read_csv` (replacing earlier bytes).
     pub fn provide_file(&mut self, url: &str, bytes: Vec<u8>) {
         self.shared
@@ -298,6 +320,13 @@ impl Session {
                     (error.line, error.column) = line_column(call);
                 }
                 error
+            }
+            EvalAltResult::ErrorTerminated(why, pos) => {
+                let message = match why.into_immutable_string() {
+                    Ok(why) => format!("the cell was cancelled: {why}"),
+                    Err(_) => "the cell was cancelled".to_string(),
+                };
+                located("Cancelled", message, pos)
             }
             EvalAltResult::ErrorTooManyOperations(pos) => located(
                 "LimitExceeded",
@@ -389,6 +418,17 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
         .set_max_map_size(limits.max_map_size)
         // A misspelt key (`parts.trian`) is an error, not a silent `()`.
         .set_fail_on_invalid_map_property(true);
+    let interrupted = shared.clone();
+    engine.on_progress(move |operations| {
+        if operations % OPERATIONS_PER_INTERRUPT_CHECK != 0 {
+            return None;
+        }
+        let interrupt = interrupted.borrow().host.interrupt.clone();
+        match interrupt {
+            Some(interrupt) if interrupt() => Some(Dynamic::UNIT),
+            _ => None,
+        }
+    });
     let printed = shared.clone();
     engine.on_print(move |text| printed.borrow_mut().printed.push(text.to_string()));
     let debugged = shared.clone();

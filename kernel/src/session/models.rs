@@ -130,7 +130,14 @@ pub(super) fn train(
     let features = strings(features, "feature names")?;
     let settings = settings_of(algorithm, options)?;
     let started = super::evaluate::now(shared);
-    let mut artifact = fit(df, &features, target, &settings).map_err(fail)?;
+    let mut artifact = crate::model::fit_monitored(
+        df,
+        &features,
+        target,
+        &settings,
+        &mut super::evaluate::monitor(shared),
+    )
+    .map_err(super::evaluate::fit_failed)?;
     record_training_scores(&mut artifact, df)?;
     let run_id = super::evaluate::next_run_id(shared);
     artifact.lineage = Some(super::evaluate::lineage(shared, &run_id));
