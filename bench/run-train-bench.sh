@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The training benchmark (see BENCHMARKS.md, "Training"): generates the demo's hat-purchase
 # CSV, prepares it (nulls dropped, city one-hot encoded, the continuous columns
-# standardized, 80/20 split with seed 7), then times four fits with the native kernel and
-# with scikit-learn on one thread, best of 3 each, and prints them side by side.
+# standardized, 80/20 split with seed 7), then times four fits with the native kernel, with
+# the kernel in wasm32 in headless Chromium (a worker, as the page runs it) and with
+# scikit-learn on one thread, best of 3 each, and prints them side by side.
 #
 #   bench/run-train-bench.sh             # 200,000 rows
 #   ROWS=50000 bench/run-train-bench.sh
 #
+# Needs chromedriver and wasm-bindgen-test-runner (scripts/setup.sh installs both; set
+# CHROMEDRIVER when chromedriver is not on PATH). SKIP_WASM=1 leaves the browser out.
 # scikit-learn runs in a throwaway virtualenv, BENCH_SKLEARN_VENV (default
 # target/bench/venv-sklearn), created with pandas and scikit-learn when missing. It trains
 # and scores on exactly the rows the kernel did: bench-train writes its split's row
@@ -27,6 +30,17 @@ cargo run --release -q -p oxbook-demo --bin generate-demo-data -- --rows "$ROWS"
 echo "== native" >&2
 cargo build --release -q -p oxbook-bench --bin bench-train
 target/release/bench-train "$DATA" --repeat 3 --split-out "$SPLIT" | tee "$OUT/train-native.txt" >&2
+
+if [ -z "${SKIP_WASM:-}" ]; then
+    echo "== wasm (headless Chromium)" >&2
+    CHROMEDRIVER=${CHROMEDRIVER:-$(command -v chromedriver)} \
+    CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner \
+    WASM_BINDGEN_TEST_TIMEOUT=3600 OXBOOK_BENCH_ROWS=$ROWS \
+        cargo test --release --target wasm32-unknown-unknown -p oxbook-bench --test wasm_train \
+        -- --nocapture 2>&1 | tee "$OUT/train-wasm.txt" >&2
+else
+    : > "$OUT/train-wasm.txt"
+fi
 
 echo "== scikit-learn" >&2
 if [ ! -x "$VENV/bin/python" ]; then
@@ -98,16 +112,24 @@ import json, sys
 out = sys.argv[1]
 def runs(name):
     lines = open(f"{out}/{name}.txt").read().splitlines()
-    return {r["task"]: r for r in (json.loads(l) for l in lines if l.startswith("{"))}
-ours, theirs = runs("train-native"), runs("train-sklearn")
+    # The browser's console lines may carry a prefix before the JSON.
+    found = (l[l.index("{"):] for l in lines if '"task"' in l)
+    return {r["task"]: r for r in map(json.loads, found)}
+ours, wasm, theirs = runs("train-native"), runs("train-wasm"), runs("train-sklearn")
 any_run = next(iter(theirs.values()))
 print(f"\n{any_run['features']} features, best of 3 fits each, one thread; {any_run['engine']}\n")
-print(f"{'task':20} {'rows':>7} {'oxbook s':>9} {'sklearn s':>10} {'ratio':>6}   {'oxbook':>10} {'sklearn':>10}")
+print(f"{'task':20} {'rows':>7} {'native s':>9} {'wasm s':>8} {'sklearn s':>10} "
+      f"{'native/sk':>9} {'wasm/sk':>8}   {'native':>10} {'wasm':>10} {'sklearn':>10}")
 for task in ("logistic_regression", "random_forest", "gradient_boosting", "kmeans"):
     a, b = ours[task], theirs[task]
+    w = wasm.get(task)
     key = "accuracy" if "accuracy" in a else "inertia"
     fmt = (lambda v: f"{v:.4f}") if key == "accuracy" else (lambda v: f"{v:.4g}")
-    print(f"{task:20} {a['rows']:>7} {a['seconds']:9.3f} {b['seconds']:10.3f} "
-          f"{a['seconds'] / b['seconds']:6.2f}   {fmt(a[key]):>10} {fmt(b[key]):>10}  {key}")
-print("ratio: oxbook's seconds / scikit-learn's (below 1 is faster)")
+    wasm_s = f"{w['seconds']:8.3f}" if w else f"{'-':>8}"
+    wasm_ratio = f"{w['seconds'] / b['seconds']:8.2f}" if w else f"{'-':>8}"
+    wasm_score = fmt(w[key]) if w else "-"
+    print(f"{task:20} {a['rows']:>7} {a['seconds']:9.3f} {wasm_s} {b['seconds']:10.3f} "
+          f"{a['seconds'] / b['seconds']:9.2f} {wasm_ratio}   {fmt(a[key]):>10} "
+          f"{wasm_score:>10} {fmt(b[key]):>10}  {key}")
+print("ratios: the kernel's seconds / scikit-learn's (below 1 is faster)")
 PY

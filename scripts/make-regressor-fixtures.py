@@ -71,15 +71,15 @@ def models():
         yield "ridge", {"alpha": alpha}, Ridge(alpha=alpha)
     yield "ridge", {"alpha": 2.0, "fit_intercept": False}, Ridge(alpha=2.0, fit_intercept=False)
     for alpha in (0.05, 1.0):
-        yield ("lasso", {"alpha": alpha, "tolerance": TOL, "max_iterations": MAX_ITER},
+        yield ("lasso", {"alpha": alpha, "tol": TOL, "max_iter": MAX_ITER},
                Lasso(alpha=alpha, tol=TOL, max_iter=MAX_ITER))
     yield ("lasso",
-           {"alpha": 0.3, "tolerance": TOL, "max_iterations": MAX_ITER, "fit_intercept": False},
+           {"alpha": 0.3, "tol": TOL, "max_iter": MAX_ITER, "fit_intercept": False},
            Lasso(alpha=0.3, tol=TOL, max_iter=MAX_ITER, fit_intercept=False))
     for alpha, l1_ratio in ((0.2, 0.3), (1.0, 0.8), (0.5, 0.0)):
         yield ("elastic_net",
-               {"alpha": alpha, "l1_ratio": l1_ratio, "tolerance": TOL,
-                "max_iterations": MAX_ITER},
+               {"alpha": alpha, "l1_ratio": l1_ratio, "tol": TOL,
+                "max_iter": MAX_ITER},
                ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=TOL, max_iter=MAX_ITER))
 
 

@@ -1,5 +1,8 @@
-//! Shared by the native benchmark (`bench-load`) and its wasm32 twin (`tests/wasm.rs`):
-//! loading bytes in chunks through the kernel's [`Loader`], and measuring the frame.
+//! Shared by the native benchmarks and their wasm32 twins (`tests/wasm.rs`,
+//! `tests/wasm_train.rs`): loading bytes in chunks through the kernel's [`Loader`] and
+//! measuring the frame, and the training workload ([`train`]).
+
+pub mod train;
 
 use oxbook_kernel::{ColumnData, Format, Frame, LoadOptions, Loaded, Loader, Values};
 
@@ -11,9 +14,12 @@ pub fn demo_csv(rows: u64) -> Vec<u8> {
     bytes
 }
 
-/// Loads `bytes` as CSV, pushing `chunk` bytes at a time (as the worker does with a file).
+/// Loads `bytes` as CSV, pushing `chunk` bytes at a time, named and so hashed (as the
+/// worker does with a file).
 pub fn load_in_chunks(bytes: &[u8], chunk: usize) -> Loaded {
-    let mut loader = Loader::new(Format::Csv, LoadOptions::default()).expect("default options");
+    let mut loader = Loader::new(Format::Csv, LoadOptions::default())
+        .expect("default options")
+        .named("people.csv");
     loader.size_hint(bytes.len() as u64);
     for part in bytes.chunks(chunk.max(1)) {
         loader.push(part).expect("the benchmark file loads");

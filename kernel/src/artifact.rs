@@ -193,6 +193,10 @@ pub enum PredictError {
     },
     #[error("the model's prediction for row {row} is not a finite number")]
     NonFinitePrediction { row: usize },
+    /// A user's algorithm failed to predict, or gave predictions of the wrong shape; the
+    /// message says how (and where in its source).
+    #[error("predict of algorithm '{algorithm}' failed: {message}")]
+    Script { algorithm: String, message: String },
     #[error(
         "this frame was prepared differently from the model's training data (its step {step} \
          is '{found}', the model's is '{expected}'); predict on raw rows or rows prepared \
@@ -291,8 +295,13 @@ impl ModelArtifact {
                 "format_version 0 does not exist".into(),
             ));
         }
+        // A user's algorithm has a name of its own; its settings say it is one.
+        let script = object
+            .get("settings")
+            .and_then(Value::as_object)
+            .is_some_and(|settings| settings.contains_key("script"));
         match object.get("algorithm") {
-            Some(Value::String(name)) if !ALGORITHMS.contains(&name.as_str()) => {
+            Some(Value::String(name)) if !script && !ALGORITHMS.contains(&name.as_str()) => {
                 return Err(ArtifactError::UnknownAlgorithm { name: name.clone() });
             }
             Some(Value::String(_)) => {}
@@ -350,8 +359,27 @@ impl ModelArtifact {
                 self.format_version
             ));
         }
-        if self.settings.algorithm_name() != self.algorithm
-            || self.fitted.algorithm_name() != self.algorithm
+        let script = match (&self.settings, &self.fitted) {
+            (Settings::Script(s), FittedModel::Script(_)) => {
+                s.validate().map_err(ArtifactError::Inconsistent)?;
+                if s.name != self.algorithm || s.task != self.task {
+                    return inconsistent(format!(
+                        "algorithm is '{}' ({}) but its code is '{}' ({})",
+                        self.algorithm, self.task, s.name, s.task
+                    ));
+                }
+                true
+            }
+            (Settings::Script(_), _) | (_, FittedModel::Script(_)) => {
+                return inconsistent(
+                    "the settings and the fitted parameters are of different algorithms".into(),
+                )
+            }
+            _ => false,
+        };
+        if !script
+            && (self.settings.algorithm_name() != self.algorithm
+                || self.fitted.algorithm_name() != self.algorithm)
         {
             return inconsistent(format!(
                 "algorithm is '{}' but settings are for '{}' and parameters for '{}'",
@@ -360,7 +388,7 @@ impl ModelArtifact {
                 self.fitted.algorithm_name()
             ));
         }
-        if task_of(&self.algorithm) != Some(self.task) {
+        if !script && task_of(&self.algorithm) != Some(self.task) {
             return inconsistent(format!(
                 "task is {} but '{}' does {}",
                 self.task,
@@ -606,15 +634,36 @@ impl ModelArtifact {
         if x.cols != self.features.len() {
             return invalid("features do not match");
         }
-        if self.fitted.task() != self.task || (self.task == Task::Classification) != (classes >= 2)
-        {
+        if (self.task == Task::Classification) != (classes >= 2) {
             return invalid("the task and the classes do not match");
         }
-        self.fitted
-            .check(x.cols, classes)
-            .map_err(PredictError::InvalidModel)?;
+        let output = match (&self.settings, &self.fitted) {
+            (Settings::Script(algorithm), FittedModel::Script(model)) => {
+                if algorithm.task != self.task {
+                    return invalid("the task and the algorithm do not match");
+                }
+                algorithm
+                    .predict(model, x, &self.class_labels)
+                    .map_err(|message| PredictError::Script {
+                        algorithm: algorithm.name.clone(),
+                        message,
+                    })?
+            }
+            (Settings::Script(_), _) | (_, FittedModel::Script(_)) => {
+                return invalid("the settings and the fitted parameters do not match")
+            }
+            _ => {
+                if self.fitted.task() != self.task {
+                    return invalid("the task and the classes do not match");
+                }
+                self.fitted
+                    .check(x.cols, classes)
+                    .map_err(PredictError::InvalidModel)?;
+                self.fitted.predict(x, classes)
+            }
+        };
         let label = |c: usize| self.class_labels.get(c).cloned();
-        let predictions = match self.fitted.predict(x, classes) {
+        let predictions = match output {
             Output::Probabilities(probabilities) => {
                 let labels = probabilities
                     .iter()
@@ -664,6 +713,9 @@ impl ModelArtifact {
         };
         if predictions.task() != self.task {
             return invalid("the model predicted for another task");
+        }
+        if predictions.len() != x.rows {
+            return invalid("the model gave the wrong number of predictions");
         }
         Ok(predictions)
     }

@@ -298,6 +298,21 @@ impl Frame {
         self
     }
 
+    /// The frame as loaded from `dataset`, which frames made from it keep naming (see
+    /// [`Recipe::dataset`]).
+    pub fn from_dataset(self, dataset: oxbook_protocol::DatasetRef) -> Frame {
+        let recipe = Recipe {
+            dataset: Some(dataset),
+            ..self.recipe().clone()
+        };
+        self.with_recipe(recipe)
+    }
+
+    /// The bytes the frame was loaded from, when a named load made it.
+    pub fn dataset(&self) -> Option<&oxbook_protocol::DatasetRef> {
+        self.recipe.dataset.as_ref()
+    }
+
     /// The rows at `indices`, in that order.
     pub fn take(&self, indices: &[usize]) -> Frame {
         let columns = self

@@ -47,3 +47,16 @@ pub use split::{
     SplitError, SplitIndices,
 };
 pub use transform::TransformError;
+
+/// The runner of users' algorithms written in `language` (`"rhai"`), within the limits
+/// cells have by default; `None` for a language this kernel cannot run. This is how the
+/// model layer, which knows no script language, runs a script model read from an
+/// artifact: it names the language, and the session module's runner does the rest.
+pub fn script_runner(language: &str) -> Option<std::sync::Arc<dyn model::ScriptRunner>> {
+    match language {
+        model::script::RHAI => Some(std::sync::Arc::new(session::RhaiRunner::new(
+            Limits::default(),
+        ))),
+        _ => None,
+    }
+}

@@ -385,6 +385,11 @@ pub struct Recipe {
     pub source: Vec<FeatureSpec>,
     #[serde(default)]
     pub steps: Vec<Step>,
+    /// The bytes the frame was loaded from (name and sha256), kept through row and column
+    /// operations so that runs and model lineage can name their data. A fitted model's
+    /// recipe leaves it out: the artifact names it once, in its lineage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dataset: Option<oxbook_protocol::DatasetRef>,
 }
 
 impl Recipe {
@@ -544,8 +549,13 @@ impl Recipe {
     /// when it has no recipe (and the left has one), and the reverse.
     pub(crate) fn combine(left: &Frame, right: &Frame) -> Recipe {
         let (l, r) = (left.recipe(), right.recipe());
+        // A join of one dataset with itself still comes from it; of two, from neither.
+        let dataset = l.dataset.clone().filter(|_| l.dataset == r.dataset);
         if l.is_empty() && r.is_empty() {
-            return Recipe::default();
+            return Recipe {
+                dataset,
+                ..Recipe::default()
+            };
         }
         let source_of = |frame: &Frame| {
             if frame.recipe().is_empty() {
@@ -563,6 +573,7 @@ impl Recipe {
         Recipe {
             source,
             steps: l.steps.iter().chain(&r.steps).cloned().collect(),
+            dataset,
         }
     }
 }
@@ -598,6 +609,7 @@ mod tests {
     #[test]
     fn needed_steps_walk_back_from_the_features() {
         let recipe = Recipe {
+            dataset: None,
             source: vec![],
             steps: vec![
                 Step::OneHot {

@@ -76,7 +76,7 @@ pub fn cross_validate(
     let task = settings.task();
     if matches!(task, Task::Clustering | Task::Decomposition) {
         return Err(CrossValidationError::Unsupervised {
-            algorithm: settings.algorithm_name().to_string(),
+            algorithm: settings.name().to_string(),
         });
     }
     let rows = frame.row_count();

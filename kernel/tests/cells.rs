@@ -479,7 +479,7 @@ fn reset_forgets_variables_functions_and_files() {
 fn models_train_predict_score_and_deploy() {
     check(
         r#"let df = read_csv("/people.csv").drop_nulls();
-let model = logistic_regression(df, ["age", "income"], "member", #{max_iterations: 300});
+let model = logistic_regression(df, ["age", "income"], "member", #{max_iter: 300});
 model
 ---
 model.predict(df.head(2)).select(["name", "prediction"])
@@ -501,7 +501,7 @@ deploy(model, "no spaces")"#,
             task: classification
             features: age (int), income (float)
             classes: false, true
-            settings: l2_penalty: 0.0, max_iterations: 300
+            settings: l2_penalty: 0.0, max_iter: 300
             metrics: train_accuracy: 1.0
             effect: record fit run of logistic_regression
             [2] status: done
@@ -719,5 +719,30 @@ fn parse_csv_never_panics_on_random_bytes() {
     assert!(
         accepted > 100 && rejected > 100,
         "accepted {accepted}, rejected {rejected}"
+    );
+}
+
+/// Cells do no I/O: natively Rhai would read `import "path"` from the file system.
+#[cfg(not(target_arch = "wasm32"))]
+#[test]
+fn cells_cannot_import_files() {
+    let dir = std::env::temp_dir().join(format!("oxbook-import-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret.rhai"), "export const leak = 42;").unwrap();
+    let path = dir.join("secret");
+    let mut session = Session::new();
+    let run = session.execute(
+        "c1",
+        &format!("import {:?} as s; s::leak", path.display().to_string()),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    let error = run.outputs.iter().find_map(|o| match o {
+        Output::Error(e) => Some(e.message.clone()),
+        _ => None,
+    });
+    assert!(
+        error.is_some_and(|e| e.contains("secret")),
+        "{:?}",
+        run.outputs
     );
 }

@@ -143,7 +143,7 @@ fn logistic_probabilities_match_hand_computation() {
     let frame = customers(120);
     let features = names(&["age", "income", "member"]);
     let settings = Settings::LogisticRegression(LogisticRegressionSettings {
-        max_iterations: 50,
+        max_iter: 50,
         l2_penalty: 0.1,
     });
     let model = fit(&frame, &features, "bought", &settings).unwrap();
@@ -215,7 +215,7 @@ fn logistic_probabilities_match_hand_computation() {
 fn logistic_regression_reports_running_out_of_iterations() {
     let frame = flowers(150);
     let settings = Settings::LogisticRegression(LogisticRegressionSettings {
-        max_iterations: 2,
+        max_iter: 2,
         l2_penalty: 0.0,
     });
     let model = fit(&frame, &names(&["length", "width"]), "species", &settings).unwrap();
@@ -623,12 +623,12 @@ fn settings_are_validated_and_errors_name_the_setting() {
     }));
     assert_eq!(setting, "min_samples_split");
     let (setting, _) = invalid(Settings::LogisticRegression(LogisticRegressionSettings {
-        max_iterations: 0,
+        max_iter: 0,
         l2_penalty: 0.0,
     }));
-    assert_eq!(setting, "max_iterations");
+    assert_eq!(setting, "max_iter");
     let (setting, _) = invalid(Settings::LogisticRegression(LogisticRegressionSettings {
-        max_iterations: 5,
+        max_iter: 5,
         l2_penalty: -1.0,
     }));
     assert_eq!(setting, "l2_penalty");
@@ -646,7 +646,7 @@ fn settings_are_validated_and_errors_name_the_setting() {
     assert_eq!(
         Settings::from_json("logistic_regression", Value::Null).unwrap(),
         Settings::LogisticRegression(LogisticRegressionSettings {
-            max_iterations: 200,
+            max_iter: 200,
             l2_penalty: 0.0
         })
     );

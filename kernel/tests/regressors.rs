@@ -670,12 +670,11 @@ fn regressor_settings_are_validated_naming_the_setting() {
         ("ridge", json!({"alpha": -1.0}), "'alpha'"),
         ("ridge", json!({"alpha": "big"}), "'alpha'"),
         ("lasso", json!({"alpha": 0.0}), "'alpha'"),
-        ("lasso", json!({"max_iterations": 0}), "'max_iterations'"),
-        ("lasso", json!({"tolerance": 0.0}), "'tolerance'"),
-        ("lasso", json!({"max_iter": 10}), "max_iter"),
+        ("lasso", json!({"max_iter": 0}), "'max_iter'"),
+        ("lasso", json!({"tol": 0.0}), "'tol'"),
         ("elastic_net", json!({"l1_ratio": 1.5}), "'l1_ratio'"),
         ("elastic_net", json!({"l1_ratio": -0.1}), "'l1_ratio'"),
-        ("elastic_net", json!({"tolerance": -1.0}), "'tolerance'"),
+        ("elastic_net", json!({"tol": -1.0}), "'tol'"),
         (
             "decision_tree_regressor",
             json!({"max_depth": 0}),
@@ -706,8 +705,8 @@ fn regressor_settings_are_validated_naming_the_setting() {
         Settings::from_json("lasso", json!({})).unwrap(),
         Settings::Lasso(LassoSettings {
             alpha: 1.0,
-            max_iterations: 1000,
-            tolerance: 1e-4,
+            max_iter: 1000,
+            tol: 1e-4,
             fit_intercept: true
         })
     );
@@ -716,8 +715,8 @@ fn regressor_settings_are_validated_naming_the_setting() {
         Settings::ElasticNet(ElasticNetSettings {
             alpha: 1.0,
             l1_ratio: 0.5,
-            max_iterations: 1000,
-            tolerance: 1e-4,
+            max_iter: 1000,
+            tol: 1e-4,
             fit_intercept: true
         })
     );
@@ -859,14 +858,14 @@ fn long_fits_report_progress_and_can_be_cancelled() {
     };
     let hard_lasso = LassoSettings {
         alpha: 0.01,
-        tolerance: 1e-14,
-        max_iterations: 50,
+        tol: 1e-14,
+        max_iter: 50,
         ..LassoSettings::default()
     };
     let hard_net = ElasticNetSettings {
         alpha: 0.01,
-        tolerance: 1e-14,
-        max_iterations: 50,
+        tol: 1e-14,
+        max_iter: 50,
         ..ElasticNetSettings::default()
     };
     // Frame, features, target, settings, units in all, unit.

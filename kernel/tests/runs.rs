@@ -5,8 +5,11 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
+use oxbook_kernel::load::Loader;
 use oxbook_kernel::{ModelArtifact, Session};
-use oxbook_protocol::{CellStatus, Effect, RunContext, RunKind, RunSpec};
+use oxbook_protocol::{
+    CellStatus, DatasetRef, Effect, LoadRequest, LoadSource, RunContext, RunKind, RunSpec,
+};
 
 #[cfg(target_arch = "wasm32")]
 use wasm_bindgen_test::wasm_bindgen_test as test;
@@ -16,6 +19,16 @@ wasm_bindgen_test::wasm_bindgen_test_configure!(run_in_browser);
 const PEOPLE: &str = "age,income,member\n\
 34,52000,true\n28,31000,false\n45,88000,true\n52,97000,true\n23,24000,false\n\
 38,45000,true\n31,58000,false\n61,72000,true\n26,29000,false\n41,66000,false\n";
+
+/// `sha256sum` of `PEOPLE`.
+const PEOPLE_SHA256: &str = "441a4366b528bfa7c18315c81523bbf0f90ab0deecffee7b5c173b684dade60d";
+
+fn people_dataset() -> Option<DatasetRef> {
+    Some(DatasetRef {
+        name: "/people.csv".into(),
+        sha256: PEOPLE_SHA256.into(),
+    })
+}
 
 /// A session whose clock advances 5 ms every time it is read.
 fn session() -> Session {
@@ -50,7 +63,7 @@ fn fits_and_cross_validations_are_recorded_as_runs() {
     let run = s.execute(
         "c1",
         r#"let df = read_csv("/people.csv");
-           let m = logistic_regression(df, ["age", "income"], "member", #{max_iterations: 50});
+           let m = logistic_regression(df, ["age", "income"], "member", #{max_iter: 50});
            save_model(m, "m")"#,
     );
     assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
@@ -63,7 +76,8 @@ fn fits_and_cross_validations_are_recorded_as_runs() {
     assert_eq!(fit.target.as_deref(), Some("member"));
     assert_eq!(fit.features, ["age", "income"]);
     assert_eq!(fit.rows, 10);
-    assert_eq!(fit.settings["max_iterations"], 50);
+    assert_eq!(fit.dataset, people_dataset());
+    assert_eq!(fit.settings["max_iter"], 50);
     assert!(fit.metrics["train_accuracy"] > 0.5);
     assert!(fit.duration_ms > 0.0);
 
@@ -80,6 +94,8 @@ fn fits_and_cross_validations_are_recorded_as_runs() {
     assert_eq!(lineage.notebook_id.as_deref(), Some("nb-7"));
     assert_eq!(lineage.notebook_revision, Some(3));
     assert!(lineage.created_at.unwrap().starts_with("2025-11-28"));
+    assert_eq!(lineage.dataset, people_dataset());
+    assert_eq!(artifact.recipe.dataset, None, "named once, in the lineage");
 
     let run = s.execute(
         "c2",
@@ -91,6 +107,7 @@ fn fits_and_cross_validations_are_recorded_as_runs() {
     let cv = recorded[0];
     assert_eq!(cv.id, "s1-2");
     assert_eq!(cv.kind, RunKind::CrossValidation);
+    assert_eq!(cv.dataset, people_dataset());
     assert!(cv.metrics["cv_r2_mean"].is_finite());
     assert!(cv.metrics["cv_mae_std"] >= 0.0);
 
@@ -99,6 +116,57 @@ fn fits_and_cross_validations_are_recorded_as_runs() {
     s.provide_file("/people.csv", PEOPLE.as_bytes().to_vec());
     let run = s.execute("c3", r#"ridge(read_csv("/people.csv"), ["age"], "income")"#);
     assert_eq!(runs(&run.effects)[0].id, "s1-3");
+}
+
+#[test]
+fn frames_keep_naming_their_dataset_through_transforms() {
+    let mut s = session();
+    s.provide_file("/other.csv", b"age,city\n34,Oslo\n28,Rome\n".to_vec());
+    let dataset_of = |s: &mut Session, code: &str| {
+        let run = s.execute(
+            "c",
+            &format!("let m = kmeans({code}, [\"age\"], #{{n_clusters: 1}});"),
+        );
+        assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+        runs(&run.effects)[0].dataset.clone()
+    };
+    let transformed = r#"read_csv("/people.csv").filter("age > 25").standard_scale(["income"])
+        .derive("old", "age > 40").select(["age", "income", "old"])"#;
+    assert_eq!(dataset_of(&mut s, transformed), people_dataset());
+    // A join of two data sets comes from neither; of one with itself, from it.
+    let joined = r#"read_csv("/people.csv").join(read_csv("/other.csv"), ["age"])"#;
+    assert_eq!(dataset_of(&mut s, joined), None);
+    let self_joined = r#"read_csv("/people.csv").join(read_csv("/people.csv").select(["age"]).dedupe(), ["age"])"#;
+    assert_eq!(dataset_of(&mut s, self_joined), people_dataset());
+    // Text written in the cell is no data set.
+    assert_eq!(dataset_of(&mut s, r#"parse_csv("age\n1\n2")"#), None);
+}
+
+#[test]
+fn a_streamed_load_names_its_file_and_hash() {
+    let mut s = session();
+    let request = LoadRequest {
+        load_id: "l1".into(),
+        variable: "people".into(),
+        source: LoadSource::File {
+            name: "people.csv".into(),
+            size: PEOPLE.len() as u64,
+        },
+        format: None,
+        options: Default::default(),
+    };
+    let mut loader = Loader::for_request(&request).unwrap();
+    for chunk in PEOPLE.as_bytes().chunks(7) {
+        loader.push(chunk).unwrap();
+    }
+    let (ok, outputs) = s.finish_load("people", loader.finish());
+    assert!(ok, "{outputs:?}");
+    let run = s.execute("c", r#"ridge(people, ["age"], "income")"#);
+    let expected = DatasetRef {
+        name: "people.csv".into(),
+        sha256: PEOPLE_SHA256.into(),
+    };
+    assert_eq!(runs(&run.effects)[0].dataset, Some(expected));
 }
 
 #[test]

@@ -810,6 +810,7 @@ fn the_recipe_round_trips_through_json() {
     );
     // Every kind of step survives the trip.
     let every = Recipe {
+        dataset: None,
         source: vec![],
         steps: vec![
             Step::FillNulls {
@@ -918,7 +919,7 @@ model.predict(df.standard_scale("age"))"#,
             inputs: age (int), city (str)
             recipe: 1 step (recipe(model) lists them)
             classes: false, true
-            settings: l2_penalty: 0.0, max_iterations: 200
+            settings: l2_penalty: 0.0, max_iter: 200
             metrics: train_accuracy: 1.0
             [2] status: done
             true

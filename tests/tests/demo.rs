@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use oxbook_e2e::{assert_endpoint_agrees, server_binary, Browser, Server, UI_TIMEOUT};
+use sha2::{Digest, Sha256};
 
 const DEMO_ID: &str = "hat-demo";
 
@@ -166,6 +167,45 @@ async fn demo_runs_in_the_browser_and_headless_with_matching_predictions() {
         .filter_map(|r| r["id"].as_str()?.rsplit_once(['-', '.']).map(|(s, _)| s))
         .collect();
     assert!(sessions.len() >= 2, "runs from two sessions: {sessions:?}");
+    // Every fit names its data: the demo CSV and the sha256 of its bytes.
+    let demo_csv =
+        std::fs::read(oxbook_e2e::workspace_root().join("static/demo/hats.csv")).unwrap();
+    let demo_sha256 = hex::encode(Sha256::digest(&demo_csv));
+    for fit in &fits {
+        assert_eq!(fit["dataset"]["name"], "/static/demo/hats.csv", "{fit}");
+        assert_eq!(fit["dataset"]["sha256"], demo_sha256.as_str(), "{fit}");
+    }
+
+    // The Models page offers each registered version's artifact as a file, which names
+    // its run and data set.
+    browser
+        .client
+        .goto(&format!("{}/models", server.base_url))
+        .await
+        .unwrap();
+    let link = browser
+        .wait_for("#models-table tr.model-row a.model-download")
+        .await;
+    let href = link.attr("href").await.unwrap().expect("a download link");
+    let response = reqwest::get(format!("{}{href}", server.base_url))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{href}");
+    let disposition = response.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(disposition.contains(".model.json"), "{disposition}");
+    let artifact: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(
+        artifact["lineage"]["dataset"]["sha256"],
+        demo_sha256.as_str()
+    );
+    let run_id = artifact["lineage"]["run_id"].as_str().unwrap();
+    assert!(
+        fits.iter().any(|f| f["id"] == run_id),
+        "{run_id} is a recorded fit"
+    );
     browser
         .client
         .goto(&format!("{}/runs", server.base_url))

@@ -39,6 +39,8 @@ fn ModelsTable(models: Vec<ModelSummary>) -> impl IntoView {
         .map(|m| {
             let sha = m.id.sha256.chars().take(12).collect::<String>();
             let (name, version) = (m.id.name.clone(), m.id.version.to_string());
+            // The server names the file `{name}-v{version}.model.json` (Content-Disposition).
+            let artifact = format!("/api/models/{name}/versions/{version}/artifact");
             view! {
                 <tr class="model-row" data-model=name data-version=version>
                     <td class="model-name">{m.id.name}</td>
@@ -48,6 +50,11 @@ fn ModelsTable(models: Vec<ModelSummary>) -> impl IntoView {
                     <td>{m.created_at}</td>
                     <td>
                         <code title=m.id.sha256>{sha}</code>
+                    </td>
+                    <td>
+                        <a class="model-download" href=artifact download="">
+                            "Download"
+                        </a>
                     </td>
                 </tr>
             }
@@ -63,6 +70,7 @@ fn ModelsTable(models: Vec<ModelSummary>) -> impl IntoView {
                     <th>"Features"</th>
                     <th>"Created"</th>
                     <th>"SHA-256"</th>
+                    <th>"Artifact"</th>
                 </tr>
             </thead>
             <tbody>{rows}</tbody>

@@ -13,6 +13,9 @@
 
 use std::collections::BTreeMap;
 
+use oxbook_protocol::DatasetRef;
+use sha2::{Digest, Sha256};
+
 use crate::frame::{DType, Frame};
 
 mod csv;
@@ -21,6 +24,7 @@ mod json;
 mod parquet;
 
 pub use infer::DEFAULT_NULLS;
+pub use parquet::reads_codec as parquet_reads_codec;
 
 /// A file format the kernel reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,6 +369,9 @@ pub struct Loader {
     head: Option<Vec<u8>>,
     /// The first error: every later call gives it again.
     failed: Option<LoadError>,
+    /// What the bytes are called (a file name, URL or dataset), and their hash so far:
+    /// a named load's frame names the dataset it came from (see [`Loader::named`]).
+    source: Option<(String, Sha256)>,
 }
 
 impl Loader {
@@ -385,7 +392,17 @@ impl Loader {
             parser,
             consumed: 0,
             failed: None,
+            source: None,
         })
+    }
+
+    /// The loader, for bytes called `name`: the frame it gives records that name and the
+    /// sha256 of the bytes as its dataset (`Recipe::dataset`), which runs and the lineage
+    /// of models fitted on it name. Hashing costs time, so unnamed loads (text in a cell)
+    /// skip it.
+    pub fn named(mut self, name: impl Into<String>) -> Loader {
+        self.source = Some((name.into(), Sha256::new()));
+        self
     }
 
     /// A loader for the worker's [`LoadRequest`](oxbook_protocol::LoadRequest): its
@@ -396,7 +413,7 @@ impl Loader {
             oxbook_protocol::LoadSource::Url { url } => url,
         };
         let format = Format::resolve(request.format.as_deref(), name)?;
-        Loader::new(format, LoadOptions::from_json(&request.options)?)
+        Ok(Loader::new(format, LoadOptions::from_json(&request.options)?)?.named(name))
     }
 
     /// Parses the next bytes of the file. After an error, every call gives that error.
@@ -405,6 +422,9 @@ impl Loader {
             return Err(error.clone());
         }
         self.consumed += chunk.len() as u64;
+        if let Some((_, hasher)) = &mut self.source {
+            hasher.update(chunk);
+        }
         let mut chunk = chunk;
         let result = match self.head.as_mut() {
             Some(head) => {
@@ -464,11 +484,21 @@ impl Loader {
                 self.feed(&head)?;
             }
         }
-        match self.parser {
+        let loaded = match self.parser {
             Parser::Csv(p) => p.finish(),
             Parser::Json(p) => p.finish(),
             Parser::Parquet(p) => p.finish(),
-        }
+        }?;
+        Ok(match self.source {
+            Some((name, hasher)) => Loaded {
+                frame: loaded.frame.from_dataset(DatasetRef {
+                    name,
+                    sha256: hex::encode(hasher.finalize()),
+                }),
+                ..loaded
+            },
+            None => loaded,
+        })
     }
 }
 

@@ -66,7 +66,8 @@ pub fn feature_importances(fitted: &FittedModel, features: usize) -> Option<Impo
         | FittedModel::Svr(_)
         | FittedModel::Kmeans(_)
         | FittedModel::Dbscan(_)
-        | FittedModel::Pca(_) => return None,
+        | FittedModel::Pca(_)
+        | FittedModel::Script(_) => return None,
     })
 }
 

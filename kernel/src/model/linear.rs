@@ -82,11 +82,13 @@ pub struct LassoSettings {
     pub alpha: f64,
     /// Most coordinate-descent sweeps over the features. Default 1000. A fit that runs out
     /// is still usable, and says so in [`LinearModel::converged`].
-    pub max_iterations: usize,
-    /// The fit stops when the duality gap falls below `tolerance · Σ (y − mean y)²`
-    /// (checked once the largest coefficient change in a sweep is below `tolerance` times
-    /// the largest coefficient). Default 1e-4, as scikit-learn's `tol`.
-    pub tolerance: f64,
+    #[serde(alias = "max_iterations")]
+    pub max_iter: usize,
+    /// The fit stops when the duality gap falls below `tol · Σ (y − mean y)²`
+    /// (checked once the largest coefficient change in a sweep is below `tol` times
+    /// the largest coefficient). Default 1e-4, as scikit-learn's.
+    #[serde(alias = "tolerance")]
+    pub tol: f64,
     /// Whether to fit an intercept (default true).
     pub fit_intercept: bool,
 }
@@ -95,8 +97,8 @@ impl Default for LassoSettings {
     fn default() -> Self {
         LassoSettings {
             alpha: 1.0,
-            max_iterations: 1000,
-            tolerance: 1e-4,
+            max_iter: 1000,
+            tol: 1e-4,
             fit_intercept: true,
         }
     }
@@ -104,7 +106,7 @@ impl Default for LassoSettings {
 
 impl LassoSettings {
     pub fn validate(&self) -> Result<(), ModelError> {
-        validate_descent(self.alpha, self.max_iterations, self.tolerance)
+        validate_descent(self.alpha, self.max_iter, self.tol)
     }
 }
 
@@ -118,9 +120,11 @@ pub struct ElasticNetSettings {
     /// The L1 share of the penalty, from 0 (ridge-like) to 1 (lasso). Default 0.5.
     pub l1_ratio: f64,
     /// As for lasso. Default 1000.
-    pub max_iterations: usize,
+    #[serde(alias = "max_iterations")]
+    pub max_iter: usize,
     /// As for lasso. Default 1e-4.
-    pub tolerance: f64,
+    #[serde(alias = "tolerance")]
+    pub tol: f64,
     /// Whether to fit an intercept (default true).
     pub fit_intercept: bool,
 }
@@ -130,8 +134,8 @@ impl Default for ElasticNetSettings {
         ElasticNetSettings {
             alpha: 1.0,
             l1_ratio: 0.5,
-            max_iterations: 1000,
-            tolerance: 1e-4,
+            max_iter: 1000,
+            tol: 1e-4,
             fit_intercept: true,
         }
     }
@@ -139,7 +143,7 @@ impl Default for ElasticNetSettings {
 
 impl ElasticNetSettings {
     pub fn validate(&self) -> Result<(), ModelError> {
-        validate_descent(self.alpha, self.max_iterations, self.tolerance)?;
+        validate_descent(self.alpha, self.max_iter, self.tol)?;
         if !(0.0..=1.0).contains(&self.l1_ratio) {
             return Err(ModelError::setting(
                 "l1_ratio",
@@ -150,7 +154,7 @@ impl ElasticNetSettings {
     }
 }
 
-fn validate_descent(alpha: f64, max_iterations: usize, tolerance: f64) -> Result<(), ModelError> {
+fn validate_descent(alpha: f64, max_iter: usize, tolerance: f64) -> Result<(), ModelError> {
     if !(alpha.is_finite() && alpha > 0.0) {
         return Err(ModelError::setting(
             "alpha",
@@ -160,15 +164,15 @@ fn validate_descent(alpha: f64, max_iterations: usize, tolerance: f64) -> Result
             ),
         ));
     }
-    if max_iterations == 0 || max_iterations > MAX_ITERATIONS {
+    if max_iter == 0 || max_iter > MAX_ITERATIONS {
         return Err(ModelError::setting(
-            "max_iterations",
-            format!("must be between 1 and {MAX_ITERATIONS} (got {max_iterations})"),
+            "max_iter",
+            format!("must be between 1 and {MAX_ITERATIONS} (got {max_iter})"),
         ));
     }
     if !(tolerance.is_finite() && tolerance > 0.0) {
         return Err(ModelError::setting(
-            "tolerance",
+            "tol",
             format!("must be a finite number greater than 0 (got {tolerance})"),
         ));
     }
@@ -183,7 +187,7 @@ pub struct LinearModel {
     /// Coordinate-descent sweeps used (lasso and elastic net only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iterations: Option<usize>,
-    /// Whether coordinate descent reached its tolerance within `max_iterations` (lasso and
+    /// Whether coordinate descent reached its tolerance within `max_iter` (lasso and
     /// elastic net only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub converged: Option<bool>,
@@ -541,8 +545,8 @@ pub(crate) fn fit_lasso(
         &data,
         settings.alpha,
         1.0,
-        settings.max_iterations,
-        settings.tolerance,
+        settings.max_iter,
+        settings.tol,
         monitor,
     )
 }
@@ -558,8 +562,8 @@ pub(crate) fn fit_elastic_net(
         &data,
         settings.alpha,
         settings.l1_ratio,
-        settings.max_iterations,
-        settings.tolerance,
+        settings.max_iter,
+        settings.tol,
         monitor,
     )
 }
@@ -571,7 +575,7 @@ fn coordinate_descent(
     data: &Centred,
     alpha: f64,
     l1_ratio: f64,
-    max_iterations: usize,
+    max_iter: usize,
     tolerance: f64,
     monitor: &mut Monitor<'_>,
 ) -> Result<LinearModel, ModelError> {
@@ -591,7 +595,7 @@ fn coordinate_descent(
     // Zero may already be the answer (a penalty so strong every coefficient is 0).
     let mut converged = duality_gap(data, &w, &residual, l1, l2) <= gap_tolerance;
     let mut iterations = 0;
-    while !converged && iterations < max_iterations {
+    while !converged && iterations < max_iter {
         let mut largest = 0.0f64;
         let mut largest_change = 0.0f64;
         for j in 0..p {
@@ -629,14 +633,14 @@ fn coordinate_descent(
             ));
         }
         let small_steps = largest == 0.0 || largest_change / largest <= tolerance;
-        if (small_steps || iterations == max_iterations)
+        if (small_steps || iterations == max_iter)
             && duality_gap(data, &w, &residual, l1, l2) <= gap_tolerance
         {
             converged = true;
         }
         let progress = FitProgress {
             done: iterations,
-            total: max_iterations,
+            total: max_iter,
             unit: "iterations",
         };
         if monitor(progress).is_break() {

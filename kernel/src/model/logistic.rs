@@ -18,7 +18,8 @@ use super::{FitProgress, Matrix, ModelError, Monitor};
 pub struct LogisticRegressionSettings {
     /// Most optimizer iterations; a fit that runs out is still usable, and says so in
     /// [`LogisticModel::converged`].
-    pub max_iterations: usize,
+    #[serde(alias = "max_iterations")]
+    pub max_iter: usize,
     /// Strength of the L2 penalty on the coefficients of the standardized features: the fit
     /// minimizes the mean log loss plus `l2_penalty / 2 · Σ coefficient²` (intercepts are
     /// not penalized). 0 means no penalty.
@@ -28,7 +29,7 @@ pub struct LogisticRegressionSettings {
 impl Default for LogisticRegressionSettings {
     fn default() -> Self {
         LogisticRegressionSettings {
-            max_iterations: 200,
+            max_iter: 200,
             l2_penalty: 0.0,
         }
     }
@@ -36,9 +37,9 @@ impl Default for LogisticRegressionSettings {
 
 impl LogisticRegressionSettings {
     pub fn validate(&self) -> Result<(), ModelError> {
-        if self.max_iterations == 0 {
+        if self.max_iter == 0 {
             return Err(ModelError::setting(
-                "max_iterations",
+                "max_iter",
                 "must be at least 1 (got 0)",
             ));
         }
@@ -70,7 +71,7 @@ pub struct LogisticModel {
     pub intercepts: Vec<f64>,
     /// Optimizer iterations used.
     pub iterations: usize,
-    /// Whether the optimizer reached its tolerance within `max_iterations`.
+    /// Whether the optimizer reached its tolerance within `max_iter`.
     pub converged: bool,
 }
 
@@ -130,12 +131,7 @@ pub(crate) fn fit(
         outputs,
         l2: settings.l2_penalty,
     };
-    let result = minimize(
-        &problem,
-        outputs * (cols + 1),
-        settings.max_iterations,
-        monitor,
-    )?;
+    let result = minimize(&problem, outputs * (cols + 1), settings.max_iter, monitor)?;
 
     let stride = cols + 1;
     let coefficients: Vec<Vec<f64>> = (0..outputs)
@@ -273,11 +269,11 @@ fn largest_magnitude(v: &[f64]) -> f64 {
 
 /// L-BFGS with a backtracking (Armijo) line search, from all-zero parameters. The loss is
 /// convex, so curvature pairs are kept only when positive and the search always descends.
-/// `monitor` hears of every iteration done, out of `max_iterations`.
+/// `monitor` hears of every iteration done, out of `max_iter`.
 fn minimize(
     problem: &Problem<'_>,
     dimension: usize,
-    max_iterations: usize,
+    max_iter: usize,
     monitor: &mut Monitor<'_>,
 ) -> Result<Minimum, ModelError> {
     let mut w = vec![0.0; dimension];
@@ -290,7 +286,7 @@ fn minimize(
     let mut iterations = 0;
     let mut converged = false;
 
-    while iterations < max_iterations {
+    while iterations < max_iter {
         if largest_magnitude(&gradient) <= GRADIENT_TOLERANCE {
             converged = true;
             break;
@@ -330,7 +326,7 @@ fn minimize(
         iterations += 1;
         let progress = FitProgress {
             done: iterations,
-            total: max_iterations,
+            total: max_iter,
             unit: "iterations",
         };
         if monitor(progress).is_break() {

@@ -20,6 +20,7 @@ pub mod linear;
 pub mod logistic;
 pub mod naive_bayes;
 pub mod pca;
+pub mod script;
 pub mod svm;
 pub mod tree;
 
@@ -41,6 +42,7 @@ pub use linear::{
 pub use logistic::{LogisticModel, LogisticRegressionSettings};
 pub use naive_bayes::{GaussianNbModel, GaussianNbSettings};
 pub use pca::{PcaModel, PcaSettings};
+pub use script::{ScriptAlgorithm, ScriptModel, ScriptPredictions, ScriptRunner, ScriptTarget};
 pub use svm::{SvmModel, SvmSettings, SvrModel, SvrSettings};
 pub use tree::{DecisionTreeModel, DecisionTreeSettings};
 
@@ -186,7 +188,7 @@ pub enum ModelError {
     NonFiniteTarget { column: String, count: usize },
     #[error("'{algorithm}' is {noun}: it learns from a target column, so name one")]
     TargetRequired {
-        algorithm: &'static str,
+        algorithm: String,
         noun: &'static str,
     },
     #[error(
@@ -194,7 +196,7 @@ pub enum ModelError {
          was given; leave it out"
     )]
     TargetNotUsed {
-        algorithm: &'static str,
+        algorithm: String,
         noun: &'static str,
         column: String,
     },
@@ -202,6 +204,12 @@ pub enum ModelError {
     TooFewClasses { column: String, found: usize },
     #[error("fitting failed: {0}")]
     FitFailed(String),
+    /// A user's algorithm that cannot be fitted as it is (its name, task or language).
+    #[error("{0}")]
+    InvalidScript(String),
+    /// A user's algorithm failed to fit; the message says how and where in its source.
+    #[error("fit of algorithm '{algorithm}' failed: {message}")]
+    Script { algorithm: String, message: String },
     #[error("the fit was cancelled after {done} of {total} {unit}")]
     Cancelled {
         done: usize,
@@ -248,11 +256,25 @@ pub enum Settings {
     Kmeans(KMeansSettings),
     Dbscan(DbscanSettings),
     Pca(PcaSettings),
+    /// A user's algorithm: its source, task and the settings given to its `fit`.
+    Script(ScriptAlgorithm),
 }
 
 impl Settings {
+    /// What artifacts and runs call the algorithm: its name in [`ALGORITHMS`], or the name
+    /// a user gave their own.
+    pub fn name(&self) -> &str {
+        match self {
+            Settings::Script(s) => &s.name,
+            _ => self.algorithm_name(),
+        }
+    }
+
+    /// The built-in algorithm's name in [`ALGORITHMS`]; `"script"` for a user's algorithm
+    /// (whose own name is [`Self::name`]).
     pub fn algorithm_name(&self) -> &'static str {
         match self {
+            Settings::Script(_) => "script",
             Settings::LogisticRegression(_) => ALGORITHMS[0],
             Settings::RandomForest(_) => ALGORITHMS[1],
             Settings::DecisionTree(_) => ALGORITHMS[2],
@@ -275,8 +297,24 @@ impl Settings {
         }
     }
 
+    /// The settings' own fields as a JSON object (without the algorithm's tag): what runs
+    /// record and summaries show. For a user's algorithm, the settings its fit was given.
+    pub fn fields(&self) -> serde_json::Value {
+        if let Settings::Script(s) = self {
+            return s.settings.clone();
+        }
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(outer)) => outer.into_iter().next().map(|(_, v)| v),
+            _ => None,
+        }
+        .unwrap_or(serde_json::Value::Null)
+    }
+
     /// What the algorithm learns.
     pub fn task(&self) -> Task {
+        if let Settings::Script(s) = self {
+            return s.task;
+        }
         // Every name in ALGORITHMS has a task (a test checks it).
         task_of(self.algorithm_name()).unwrap_or_default()
     }
@@ -299,6 +337,7 @@ impl Settings {
             Settings::Kmeans(s) => s.validate(),
             Settings::Dbscan(s) => s.validate(),
             Settings::Pca(s) => s.validate(),
+            Settings::Script(s) => s.validate().map_err(ModelError::InvalidScript),
         }
     }
 
@@ -385,6 +424,8 @@ pub enum FittedModel {
     Kmeans(KMeansModel),
     Dbscan(DbscanModel),
     Pca(PcaModel),
+    /// The state a user's algorithm fitted; its source is in the artifact's settings.
+    Script(ScriptModel),
 }
 
 /// What a fitted model computes for rows of features, before the artifact puts names
@@ -430,6 +471,8 @@ impl FittedModel {
             FittedModel::Kmeans(_) => ALGORITHMS[16],
             FittedModel::Dbscan(_) => ALGORITHMS[17],
             FittedModel::Pca(_) => ALGORITHMS[18],
+            // Named by the user, in the artifact's settings.
+            FittedModel::Script(_) => "script",
         }
     }
 
@@ -461,6 +504,8 @@ impl FittedModel {
             FittedModel::Kmeans(m) => m.check(features),
             FittedModel::Dbscan(m) => m.check(features),
             FittedModel::Pca(m) => m.check(features),
+            // Any data is a state; its script checks it when predicting.
+            FittedModel::Script(_) => Ok(()),
         }
     }
 
@@ -502,6 +547,10 @@ impl FittedModel {
                         .collect(),
                 )
             }
+            // Script models predict through their algorithm (`ScriptAlgorithm::predict`),
+            // which needs the source; the artifact never calls this for them, and an empty
+            // output would fail its row count check if it did.
+            FittedModel::Script(_) => Output::Clusters(Vec::new()),
         }
     }
 }
@@ -605,17 +654,17 @@ pub fn fit_monitored<'a>(
     let target: Option<&str> = target.into();
     settings.validate()?;
     let task = settings.task();
-    let algorithm = settings.algorithm_name();
+    let algorithm = settings.name();
     match (task.is_supervised(), target) {
         (true, None) => {
             return Err(ModelError::TargetRequired {
-                algorithm,
+                algorithm: algorithm.to_string(),
                 noun: task.model_noun(),
             })
         }
         (false, Some(column)) => {
             return Err(ModelError::TargetNotUsed {
-                algorithm,
+                algorithm: algorithm.to_string(),
                 noun: task.model_noun(),
                 column: column.to_string(),
             })
@@ -769,6 +818,18 @@ pub fn fit_monitored<'a>(
             FittedModel::Dbscan(cluster::fit_dbscan(&x, s, monitor)?)
         }
         (Settings::Pca(s), TrainingTarget::None) => FittedModel::Pca(pca::fit_pca(&x, s)?),
+        (Settings::Script(s), training) => {
+            let per_row: Vec<ClassLabel>;
+            let y = match training {
+                TrainingTarget::None => ScriptTarget::None,
+                TrainingTarget::Classes { y, labels } => {
+                    per_row = y.iter().map(|&c| labels[c].clone()).collect();
+                    ScriptTarget::Classes(&per_row)
+                }
+                TrainingTarget::Values(values) => ScriptTarget::Values(values),
+            };
+            FittedModel::Script(s.fit(&x, y)?)
+        }
         (settings, _) => {
             // Unreachable while `task_of` agrees with the arms above.
             return Err(ModelError::FitFailed(format!(
@@ -778,7 +839,11 @@ pub fn fit_monitored<'a>(
             )));
         }
     };
-    let recipe = frame.recipe().clone();
+    // The data set is named once, in the artifact's lineage.
+    let recipe = Recipe {
+        dataset: None,
+        ..frame.recipe().clone()
+    };
     recipe.validate().map_err(ModelError::Recipe)?;
     let input_features = if recipe.is_empty() {
         specs.clone()

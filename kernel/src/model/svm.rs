@@ -140,7 +140,8 @@ pub struct SvmSettings {
     /// Most SMO iterations per solver run (one per pair of classes, plus five per pair for
     /// probabilities). Default [`DEFAULT_MAX_ITERATIONS`]; a fit that reaches it is still
     /// usable and reports `converged: false`.
-    pub max_iterations: usize,
+    #[serde(alias = "max_iterations")]
+    pub max_iter: usize,
     /// Whether to fit Platt scaling, giving calibrated probabilities. Default `true`
     /// (scikit-learn's is `false`): the notebook's ROC and precision-recall curves, ROC AUC
     /// and log loss all need graded probabilities, and without Platt scaling an SVM only
@@ -160,7 +161,7 @@ impl Default for SvmSettings {
             degree: 3,
             coef0: 0.0,
             tol: 1e-3,
-            max_iterations: DEFAULT_MAX_ITERATIONS,
+            max_iter: DEFAULT_MAX_ITERATIONS,
             probability: true,
             seed: 0,
         }
@@ -175,7 +176,7 @@ impl SvmSettings {
             self.degree,
             self.coef0,
             self.tol,
-            self.max_iterations,
+            self.max_iter,
         )
     }
 
@@ -209,7 +210,8 @@ pub struct SvrSettings {
     /// Stopping tolerance of the solver. Default 0.001.
     pub tol: f64,
     /// Most SMO iterations. Default [`DEFAULT_MAX_ITERATIONS`].
-    pub max_iterations: usize,
+    #[serde(alias = "max_iterations")]
+    pub max_iter: usize,
 }
 
 impl Default for SvrSettings {
@@ -222,7 +224,7 @@ impl Default for SvrSettings {
             degree: 3,
             coef0: 0.0,
             tol: 1e-3,
-            max_iterations: DEFAULT_MAX_ITERATIONS,
+            max_iter: DEFAULT_MAX_ITERATIONS,
         }
     }
 }
@@ -235,7 +237,7 @@ impl SvrSettings {
             self.degree,
             self.coef0,
             self.tol,
-            self.max_iterations,
+            self.max_iter,
         )?;
         if !(self.epsilon.is_finite() && self.epsilon >= 0.0) {
             return Err(ModelError::setting(
@@ -265,7 +267,7 @@ fn validate_common(
     degree: u32,
     coef0: f64,
     tol: f64,
-    max_iterations: usize,
+    max_iter: usize,
 ) -> Result<(), ModelError> {
     if !(c.is_finite() && c > 0.0) {
         return Err(ModelError::setting(
@@ -299,9 +301,9 @@ fn validate_common(
             format!("must be a finite number greater than 0 (got {tol})"),
         ));
     }
-    if max_iterations == 0 {
+    if max_iter == 0 {
         return Err(ModelError::setting(
-            "max_iterations",
+            "max_iter",
             "must be at least 1 (got 0)",
         ));
     }
@@ -446,7 +448,7 @@ pub struct SvmModel {
     /// SMO iterations of the pairwise fits, summed (the probability cross-validation's
     /// fits not counted).
     pub iterations: usize,
-    /// Whether every pairwise fit reached the tolerance within `max_iterations`.
+    /// Whether every pairwise fit reached the tolerance within `max_iter`.
     pub converged: bool,
 }
 
@@ -599,7 +601,7 @@ fn bound(alpha: f64, c: f64) -> Bound {
 #[derive(Debug, Clone, Copy)]
 struct SolverLimits {
     tol: f64,
-    max_iterations: usize,
+    max_iter: usize,
     cache_bytes: usize,
 }
 
@@ -681,20 +683,16 @@ impl<'k, 'a> Solver<'k, 'a> {
             eps: limits.tol,
             unshrink: false,
         };
-        solver.run(limits.max_iterations, monitor)
+        solver.run(limits.max_iter, monitor)
     }
 
-    fn run(
-        mut self,
-        max_iterations: usize,
-        monitor: &mut Monitor<'_>,
-    ) -> Result<Solution, ModelError> {
+    fn run(mut self, max_iter: usize, monitor: &mut Monitor<'_>) -> Result<Solution, ModelError> {
         let l = self.l;
         let mut iterations = 0;
         let mut counter = l.min(1000) + 1;
         let mut converged = true;
         loop {
-            if iterations >= max_iterations {
+            if iterations >= max_iter {
                 converged = false;
                 // Unlike scikit-learn's copy, restore the whole gradient (as LIBSVM 3.2x
                 // does) so that ρ is computed from every variable.
@@ -726,7 +724,7 @@ impl<'k, 'a> Solver<'k, 'a> {
             if iterations % PROGRESS_EVERY == 0 {
                 let progress = FitProgress {
                     done: iterations,
-                    total: max_iterations,
+                    total: max_iter,
                     unit: "iterations",
                 };
                 if let ControlFlow::Break(()) = monitor(progress) {
@@ -1148,7 +1146,7 @@ pub(crate) fn fit_classifier(
     let function = KernelFunction::resolve(settings.kernel_settings(), x)?;
     let limits = SolverLimits {
         tol: settings.tol,
-        max_iterations: settings.max_iterations,
+        max_iter: settings.max_iter,
         cache_bytes: CACHE_BYTES,
     };
 
@@ -1727,7 +1725,7 @@ pub(crate) fn fit_regressor(
     let function = KernelFunction::resolve(settings.kernel_settings(), x)?;
     let limits = SolverLimits {
         tol: settings.tol,
-        max_iterations: settings.max_iterations,
+        max_iter: settings.max_iter,
         cache_bytes: CACHE_BYTES,
     };
     let l = x.rows;
@@ -2374,13 +2372,7 @@ mod tests {
                 "coef0",
             ),
             (SvmSettings { tol: 0.0, ..d() }, "tol"),
-            (
-                SvmSettings {
-                    max_iterations: 0,
-                    ..d()
-                },
-                "max_iterations",
-            ),
+            (SvmSettings { max_iter: 0, ..d() }, "max_iter"),
         ];
         for (settings, name) in cases {
             assert_eq!(bad_setting(settings.validate()), name);
@@ -2573,11 +2565,11 @@ mod tests {
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
-    fn max_iterations_caps_the_solver() {
+    fn max_iter_caps_the_solver() {
         let (x, y) = blobs(&[[0.0, 0.0], [0.5, 0.5]], 100, 4.0);
         let settings = SvmSettings {
             c: 1000.0,
-            max_iterations: 50,
+            max_iter: 50,
             probability: false,
             ..SvmSettings::default()
         };
@@ -2722,7 +2714,7 @@ mod tests {
             let positive: Vec<bool> = y.iter().map(|&c| c == 1).collect();
             let limits = SolverLimits {
                 tol: 1e-3,
-                max_iterations: DEFAULT_MAX_ITERATIONS,
+                max_iter: DEFAULT_MAX_ITERATIONS,
                 cache_bytes,
             };
             train_binary(

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
 
-use oxbook_protocol::{RunKind, RunSpec};
+use oxbook_protocol::{DatasetRef, RunKind, RunSpec};
 
 use super::models::Model;
 use super::*;
@@ -92,7 +92,7 @@ pub(super) fn next_run_id(shared: &SharedState) -> String {
     format!("{session}-{}", shared.host.runs)
 }
 
-/// Queues the run for the host to record.
+/// Queues the run on `data` for the host to record.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn record_run(
     shared: &SharedState,
@@ -101,7 +101,7 @@ pub(super) fn record_run(
     settings: &Settings,
     target: Option<&str>,
     features: &[String],
-    rows: usize,
+    data: &Frame,
     metrics: BTreeMap<String, f64>,
     started: Option<f64>,
 ) {
@@ -109,21 +109,15 @@ pub(super) fn record_run(
         (Some(start), Some(end)) => (end - start).max(0.0),
         _ => 0.0,
     };
-    // The settings' fields, without the enum's algorithm tag.
-    let settings_json = match serde_json::to_value(settings) {
-        Ok(serde_json::Value::Object(outer)) => outer.into_iter().next().map(|(_, v)| v),
-        _ => None,
-    }
-    .unwrap_or(serde_json::Value::Null);
     let run = RunSpec {
         id,
         kind,
-        algorithm: settings.algorithm_name().to_string(),
-        settings: settings_json,
+        algorithm: settings.name().to_string(),
+        settings: settings.fields(),
         target: target.map(str::to_string),
         features: features.to_vec(),
-        dataset: None,
-        rows: rows as u64,
+        dataset: data.dataset().cloned(),
+        rows: data.row_count() as u64,
         metrics: metrics.into_iter().filter(|(_, v)| v.is_finite()).collect(),
         duration_ms,
     };
@@ -176,8 +170,20 @@ fn cross_validate(
     settings: Option<Map>,
     options: Option<Map>,
 ) -> Res<Frame> {
-    let features = super::frames::strings(features, "feature names")?;
     let settings = super::models::settings_of(algorithm, settings)?;
+    cross_validate_settings(shared, df, settings, features, target, options)
+}
+
+/// Cross-validates `settings` (a built-in algorithm's or a user's) and records the run.
+pub(super) fn cross_validate_settings(
+    shared: &SharedState,
+    df: &Frame,
+    settings: Settings,
+    features: &Array,
+    target: &str,
+    options: Option<Map>,
+) -> Res<Frame> {
+    let features = super::frames::strings(features, "feature names")?;
     let plan = fold_plan(&options.unwrap_or_default())?;
     let started = now(shared);
     let result =
@@ -203,7 +209,7 @@ fn cross_validate(
         &settings,
         Some(target),
         &features,
-        df.row_count(),
+        df,
         summary,
         started,
     );
@@ -460,12 +466,16 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
 }
 
 /// A model's lineage: its run and where the session runs.
-pub(super) fn lineage(shared: &SharedState, run_id: &str) -> crate::artifact::Lineage {
+pub(super) fn lineage(
+    shared: &SharedState,
+    run_id: &str,
+    dataset: Option<&DatasetRef>,
+) -> crate::artifact::Lineage {
     let created_at = now(shared).map(|ms| format_datetime(ms as i64));
     let context = shared.borrow().host.context.clone();
     crate::artifact::Lineage {
         run_id: run_id.to_string(),
-        dataset: None,
+        dataset: dataset.cloned(),
         notebook_id: context.notebook_id,
         notebook_revision: context.notebook_revision,
         created_at,

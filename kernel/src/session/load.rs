@@ -6,7 +6,7 @@
 //! that did not fit a type, say) is shown as text after the cell's value.
 
 use super::*;
-use crate::load::{self as loader, Format, LoadOptions, Loaded};
+use crate::load::{self as loader, Format, LoadOptions, Loaded, Loader};
 
 /// A file the host provided, and what reading it gave for each format and options asked,
 /// so that re-running a cell does not parse again. The bytes are dropped at the end of
@@ -44,8 +44,9 @@ fn options(map: Map) -> Res<serde_json::Map<String, serde_json::Value>> {
     }
 }
 
-/// Reads the provided file `url` as `format`; a file not provided yet is asked for.
-fn read(shared: &SharedState, url: &str, format: Format, options: Map) -> Res<Frame> {
+/// Reads the provided file `url` as `format`, naming the frame's dataset `name` (the URL,
+/// or the store's name for a dataset); a file not provided yet is asked for.
+fn read(shared: &SharedState, url: &str, name: &str, format: Format, options: Map) -> Res<Frame> {
     let options = LoadOptions::from_json(&self::options(options)?).map_err(fail)?;
     let key = format!("{format} {options:?}");
     let mut guard = shared.borrow_mut();
@@ -67,7 +68,11 @@ fn read(shared: &SharedState, url: &str, format: Format, options: Map) -> Res<Fr
             let Some(bytes) = &file.bytes else {
                 return ask(&mut shared.missing);
             };
-            let result = loader::load(format, options, bytes);
+            let result = Loader::new(format, options).and_then(|loader| {
+                let mut loader = loader.named(name);
+                loader.push(bytes)?;
+                loader.finish()
+            });
             file.parsed.push((key, result.clone()));
             result
         }
@@ -112,7 +117,7 @@ fn load_dataset(shared: &SharedState, name: &str, mut options: Map) -> Res<Frame
         None => Format::resolve(None, name),
     }
     .map_err(fail)?;
-    read(shared, &url, format, options)
+    read(shared, &url, name, format, options)
 }
 
 /// The bytes of the provided file `url`; a file not provided yet is asked for (the cell
@@ -141,10 +146,12 @@ pub(super) fn register(engine: &mut Engine, shared: &SharedState) {
     ];
     for (name, format) in readers {
         let files = shared.clone();
-        engine.register_fn(name, move |url: &str| read(&files, url, format, Map::new()));
+        engine.register_fn(name, move |url: &str| {
+            read(&files, url, url, format, Map::new())
+        });
         let files = shared.clone();
         engine.register_fn(name, move |url: &str, options: Map| {
-            read(&files, url, format, options)
+            read(&files, url, url, format, options)
         });
     }
     let files = shared.clone();

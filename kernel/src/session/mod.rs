@@ -24,6 +24,7 @@ use crate::load::LoadError;
 use crate::model::{FitProgress, Settings};
 use crate::split;
 
+mod custom;
 mod evaluate;
 mod explore;
 mod frames;
@@ -34,6 +35,7 @@ mod models;
 mod plots;
 mod transform;
 
+pub use custom::{Algorithm, RhaiRunner};
 pub use load::{load_error_output, load_outputs};
 pub use models::Model;
 
@@ -417,7 +419,9 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
         .set_max_array_size(limits.max_array_size)
         .set_max_map_size(limits.max_map_size)
         // A misspelt key (`parts.trian`) is an error, not a silent `()`.
-        .set_fail_on_invalid_map_property(true);
+        .set_fail_on_invalid_map_property(true)
+        // Natively Rhai would resolve `import "path"` from the file system: cells do no I/O.
+        .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
     let interrupted = shared.clone();
     engine.on_progress(move |operations| {
         if operations % OPERATIONS_PER_INTERRUPT_CHECK != 0 {
@@ -441,6 +445,7 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
     transform::register(&mut engine, shared);
     explore::register(&mut engine, shared);
     evaluate::register(&mut engine, shared);
+    custom::register(&mut engine, shared, limits);
     engine
 }
 
@@ -486,6 +491,9 @@ fn describe_value(value: &Dynamic, top: bool) -> String {
     }
     if let Some(plot) = value.read_lock::<Plot>() {
         return format!("Plot({})", plot.title);
+    }
+    if let Some(algorithm) = value.read_lock::<custom::Algorithm>() {
+        return algorithm.describe();
     }
     if let Some(model) = value.read_lock::<Model>() {
         return match model.0.target() {

@@ -77,12 +77,13 @@ impl Model {
                 format_float(m.intercept)
             ));
         }
+        if let crate::model::Settings::Script(s) = &a.settings {
+            lines.push(format!("user algorithm '{}' in {}", s.name, s.language));
+        }
         // The settings' own field names, read back from their serialized form.
-        if let Ok(serde_json::Value::Object(outer)) = serde_json::to_value(&a.settings) {
-            if let Some(serde_json::Value::Object(fields)) = outer.values().next() {
-                let fields = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
-                lines.push(format!("settings: {}", list(fields)));
-            }
+        if let serde_json::Value::Object(fields) = a.settings.fields() {
+            let fields = fields.iter().map(|(k, v)| format!("{k}: {v}")).collect();
+            lines.push(format!("settings: {}", list(fields)));
         }
         if !a.metrics.is_empty() {
             let metrics = a
@@ -127,8 +128,19 @@ pub(super) fn train(
     target: Option<&str>,
     options: Option<Map>,
 ) -> Res<Model> {
-    let features = strings(features, "feature names")?;
     let settings = settings_of(algorithm, options)?;
+    train_settings(shared, settings, df, features, target)
+}
+
+/// Fits `settings` (a built-in algorithm's or a user's) and records the run.
+pub(super) fn train_settings(
+    shared: &SharedState,
+    settings: Settings,
+    df: &Frame,
+    features: &Array,
+    target: Option<&str>,
+) -> Res<Model> {
+    let features = strings(features, "feature names")?;
     let started = super::evaluate::now(shared);
     let mut artifact = crate::model::fit_monitored(
         df,
@@ -140,7 +152,7 @@ pub(super) fn train(
     .map_err(super::evaluate::fit_failed)?;
     record_training_scores(&mut artifact, df)?;
     let run_id = super::evaluate::next_run_id(shared);
-    artifact.lineage = Some(super::evaluate::lineage(shared, &run_id));
+    artifact.lineage = Some(super::evaluate::lineage(shared, &run_id, df.dataset()));
     super::evaluate::record_run(
         shared,
         run_id,
@@ -148,7 +160,7 @@ pub(super) fn train(
         &settings,
         target,
         &features,
-        df.row_count(),
+        df,
         artifact.metrics.clone(),
         started,
     );

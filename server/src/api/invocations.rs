@@ -34,7 +34,9 @@ async fn invoke(
         return Err(AppError::EmptyRecords);
     }
     let artifact = load_artifact(&state, &endpoint.model).await?;
-    // Prediction is CPU-bound and may take a while on many rows.
+    // Prediction is CPU-bound and may take a while on many rows. A user's own algorithm
+    // runs here too, in the kernel's Rhai runner under the cells' limits: a script that
+    // fails or loops ends as a `PredictError` (its operation limit), never a panic or hang.
     let response =
         tokio::task::spawn_blocking(move || artifact.predict_records(&request.dataframe_records))
             .await?
