@@ -20,6 +20,7 @@ use object_store::path::Path as ObjectPath;
 use object_store::prefix::PrefixStore;
 use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use oxbook_protocol::{DatasetColumn, DatasetFormat, DatasetInfo};
+use parquet::errors::ParquetError;
 use sha2::{Digest, Sha256};
 
 use crate::store::{now_timestamp, Store, StoreError};
@@ -219,13 +220,16 @@ const UPLOAD_CONCURRENCY: usize = 4;
 ///
 /// Refuses bodies over `config.max_upload_bytes` as soon as they cross it. On any
 /// failure the new bytes are removed and a dataset of the same name stays as it was.
+///
+/// Parquet files are spooled to a temporary file first and stored re-encoded when they
+/// use a codec the browser kernel cannot decode (see [`prepare_parquet`]).
 pub async fn ingest<S, E>(
     store: &Store,
     objects: &DatasetObjects,
     config: &DatasetsConfig,
     name: &str,
     format: DatasetFormat,
-    mut body: S,
+    body: S,
 ) -> Result<(DatasetInfo, bool), IngestError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
@@ -233,7 +237,90 @@ where
 {
     // A fresh key per upload is what makes a replacement atomic (S3 has no rename).
     let key = format!("{}-{name}", uuid::Uuid::new_v4().simple());
-    let path = ObjectPath::from(key.as_str());
+    let received = if format == DatasetFormat::Parquet {
+        let spooled = spool(config, body).await?;
+        let prepared = tokio::task::spawn_blocking(move || prepare_parquet(spooled)).await?;
+        let file = tokio::fs::File::from_std(prepared.file);
+        let stream = file_stream(file);
+        // The cap was the upload's; a conversion may come out a little larger.
+        let mut stored = put_stream(objects, config, u64::MAX, &key, stream).await?;
+        stored.notes = prepared.notes;
+        stored
+    } else {
+        put_stream(objects, config, config.max_upload_bytes, &key, body).await?
+    };
+
+    let limit = config.infer_max_bytes;
+    let kept = received.kept;
+    let inferred = tokio::task::spawn_blocking(move || match kept {
+        Some(bytes) => infer_schema(format, &bytes),
+        None => Inferred::unknown(format!(
+            "schema unknown: the file is larger than the {limit} bytes the server reads to \
+             infer a schema"
+        )),
+    })
+    .await;
+    let inferred = match inferred {
+        Ok(inferred) => inferred,
+        Err(e) => {
+            discard(objects, &key).await;
+            return Err(e.into());
+        }
+    };
+    let mut diagnostics = received.notes;
+    diagnostics.extend(inferred.diagnostics);
+    let info = DatasetInfo {
+        name: name.to_string(),
+        format,
+        size_bytes: received.size,
+        sha256: received.sha256,
+        row_count: inferred.row_count,
+        schema: inferred.schema,
+        diagnostics,
+        created_at: now_timestamp(),
+        data_path: data_path(name),
+    };
+    let replaced = match store.replace_dataset(&info, &key).await {
+        Ok(replaced) => replaced,
+        Err(e) => {
+            discard(objects, &key).await;
+            return Err(e.into());
+        }
+    };
+    let was_replacement = replaced.is_some();
+    if let Some(old_key) = replaced {
+        // The row no longer points at it; failing here only leaves an orphan behind.
+        if let Err(e) = objects.delete(&old_key).await {
+            tracing::warn!(error = %e, key = old_key, "cannot delete a replaced dataset's bytes");
+        }
+    }
+    Ok((info, was_replacement))
+}
+
+/// What was written under a key.
+struct Received {
+    size: u64,
+    sha256: String,
+    /// The bytes, while they are small enough to infer a schema from.
+    kept: Option<Vec<u8>>,
+    /// What the store did to the file on the way, for the dataset's diagnostics.
+    notes: Vec<String>,
+}
+
+/// Streams `body` into the object store under `key`, hashing and counting it. Refuses
+/// bodies over `limit` bytes; on failure nothing is left under `key`.
+async fn put_stream<S, E>(
+    objects: &DatasetObjects,
+    config: &DatasetsConfig,
+    limit: u64,
+    key: &str,
+    mut body: S,
+) -> Result<Received, IngestError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: fmt::Display,
+{
+    let path = ObjectPath::from(key);
     let mut writer = WriteMultipart::new(objects.objects.put_multipart(&path).await?);
     let mut hasher = Sha256::new();
     let mut size: u64 = 0;
@@ -246,10 +333,8 @@ where
             Some(Ok(chunk)) => chunk,
         };
         size = size.saturating_add(chunk.len() as u64);
-        if size > config.max_upload_bytes {
-            break Some(IngestError::TooLarge {
-                limit: config.max_upload_bytes,
-            });
+        if size > limit {
+            break Some(IngestError::TooLarge { limit });
         }
         hasher.update(&chunk);
         if size > config.infer_max_bytes {
@@ -269,50 +354,262 @@ where
         return Err(error);
     }
     writer.finish().await?;
-
-    let sha256 = hex::encode(hasher.finalize());
-    let limit = config.infer_max_bytes;
-    let inferred = tokio::task::spawn_blocking(move || match kept {
-        Some(bytes) => infer_schema(format, &bytes),
-        None => Inferred::unknown(format!(
-            "schema unknown: the file is larger than the {limit} bytes the server reads to \
-             infer a schema"
-        )),
+    Ok(Received {
+        size,
+        sha256: hex::encode(hasher.finalize()),
+        kept,
+        notes: Vec::new(),
     })
-    .await;
-    let inferred = match inferred {
-        Ok(inferred) => inferred,
-        Err(e) => {
-            discard(objects, &key).await;
-            return Err(e.into());
+}
+
+/// A local file's bytes as a stream of chunks.
+fn file_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
+    use tokio::io::AsyncReadExt;
+    Box::pin(futures_util::stream::try_unfold(
+        file,
+        |mut file| async move {
+            let mut buffer = vec![0u8; SPOOL_CHUNK];
+            let read = file.read(&mut buffer).await?;
+            if read == 0 {
+                return Ok(None);
+            }
+            buffer.truncate(read);
+            Ok(Some((Bytes::from(buffer), file)))
+        },
+    ))
+}
+
+/// Bytes read from a spool file at a time.
+const SPOOL_CHUNK: usize = 1024 * 1024;
+
+/// An upload written to an unnamed temporary file (in the system's temporary directory,
+/// `TMPDIR`), which the system removes once it is closed, whatever happens.
+struct Spooled {
+    file: std::fs::File,
+    size: u64,
+    sha256: String,
+}
+
+fn spool_error(source: std::io::Error) -> IngestError {
+    // The spool is part of the store's machinery; its failures are the store's.
+    IngestError::Objects(object_store::Error::Generic {
+        store: "upload spool",
+        source: Box::new(source),
+    })
+}
+
+/// Writes `body` to a temporary file, hashing and counting it, with the same size cap as
+/// a direct upload.
+async fn spool<S, E>(config: &DatasetsConfig, mut body: S) -> Result<Spooled, IngestError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: fmt::Display,
+{
+    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    let file = tokio::task::spawn_blocking(tempfile::tempfile)
+        .await?
+        .map_err(spool_error)?;
+    let mut file = tokio::fs::File::from_std(file);
+    let mut hasher = Sha256::new();
+    let mut size: u64 = 0;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| IngestError::Body(e.to_string()))?;
+        size = size.saturating_add(chunk.len() as u64);
+        if size > config.max_upload_bytes {
+            return Err(IngestError::TooLarge {
+                limit: config.max_upload_bytes,
+            });
         }
+        hasher.update(&chunk);
+        file.write_all(&chunk).await.map_err(spool_error)?;
+    }
+    file.flush().await.map_err(spool_error)?;
+    file.rewind().await.map_err(spool_error)?;
+    Ok(Spooled {
+        file: file.into_std().await,
+        size,
+        sha256: hex::encode(hasher.finalize()),
+    })
+}
+
+/// A Parquet upload ready to store, and what was done to it.
+struct PreparedParquet {
+    /// Positioned at its start.
+    file: std::fs::File,
+    notes: Vec<String>,
+}
+
+/// The Parquet file to store for `spooled`: the upload itself when the browser kernel
+/// reads all of its codecs (or when it is no Parquet file at all: schema inference then
+/// says why), else the upload re-encoded with snappy by [`convert_parquet`]. A failed
+/// conversion stores the upload as it came, with a note saying why.
+fn prepare_parquet(spooled: Spooled) -> PreparedParquet {
+    use std::io::{Seek, Write};
+    let Spooled { file, size, sha256 } = spooled;
+    let as_uploaded = |mut file: std::fs::File, notes| {
+        let _ = file.rewind();
+        PreparedParquet { file, notes }
     };
-    let info = DatasetInfo {
-        name: name.to_string(),
-        format,
-        size_bytes: size,
-        sha256,
-        row_count: inferred.row_count,
-        schema: inferred.schema,
-        diagnostics: inferred.diagnostics,
-        created_at: now_timestamp(),
-        data_path: data_path(name),
+    // The crate asserts on some malformed files; a corrupt upload must cost its
+    // conversion, never the request.
+    let codecs = file.try_clone().map(|file| {
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_codecs(file)))
+    });
+    let unreadable = match codecs {
+        Ok(Ok(Ok(codecs))) => codecs
+            .into_iter()
+            .filter(|codec| !oxbook_kernel::load::parquet_reads_codec(*codec))
+            .map(codec_name)
+            .collect::<Vec<_>>(),
+        _ => return as_uploaded(file, Vec::new()),
     };
-    let replaced = match store.replace_dataset(&info, &key).await {
-        Ok(replaced) => replaced,
-        Err(e) => {
-            discard(objects, &key).await;
-            return Err(e.into());
-        }
-    };
-    let was_replacement = replaced.is_some();
-    if let Some(old_key) = replaced {
-        // The row no longer points at it; failing here only leaves an orphan behind.
-        if let Err(e) = objects.delete(&old_key).await {
-            tracing::warn!(error = %e, key = old_key, "cannot delete a replaced dataset's bytes");
+    if unreadable.is_empty() {
+        return as_uploaded(file, Vec::new());
+    }
+    let codecs = unreadable.join(", ");
+    let converted = (|| -> Result<std::fs::File, String> {
+        let input = file.try_clone().map_err(|e| e.to_string())?;
+        let mut output = std::io::BufWriter::new(tempfile::tempfile().map_err(|e| e.to_string())?);
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            convert_parquet(input, &mut output)
+        }))
+        .map_err(|_| "the file is corrupt".to_string())?
+        .map_err(|e| e.to_string())?;
+        output.flush().map_err(|e| e.to_string())?;
+        let mut output = output.into_inner().map_err(|e| e.to_string())?;
+        output.rewind().map_err(|e| e.to_string())?;
+        Ok(output)
+    })();
+    match converted {
+        Ok(output) => as_uploaded(
+            output,
+            vec![format!(
+                "converted from {codecs} to snappy compression, which the browser kernel \
+                 reads; the file as uploaded had {size} bytes and sha256 {sha256}"
+            )],
+        ),
+        Err(e) => as_uploaded(
+            file,
+            vec![format!(
+                "stored as uploaded, in {codecs}, which the browser kernel cannot decode: \
+                 converting it failed: {e}"
+            )],
+        ),
+    }
+}
+
+/// The codecs a Parquet file's column chunks use, from its footer.
+fn parquet_codecs(file: std::fs::File) -> Result<Vec<parquet::basic::Compression>, ParquetError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(file)?;
+    let mut codecs = Vec::new();
+    for row_group in reader.metadata().row_groups() {
+        for chunk in row_group.columns() {
+            let codec = chunk.compression();
+            if !codecs.contains(&codec) {
+                codecs.push(codec);
+            }
         }
     }
-    Ok((info, was_replacement))
+    Ok(codecs)
+}
+
+/// `ZSTD`, not `ZSTD(ZstdLevel(1))`: the level is the writer's business.
+fn codec_name(codec: parquet::basic::Compression) -> String {
+    let name = codec.to_string();
+    name.split('(').next().unwrap_or(&name).to_string()
+}
+
+/// Re-encodes a Parquet file with snappy compression, row group by row group and column
+/// by column, keeping its schema (nested columns too: values are copied with their
+/// definition and repetition levels), row groups and key-value metadata (such as pandas'
+/// or Arrow's schema). Memory is bounded by a column chunk, not the file: pages are read
+/// from `input` as they are needed, and the writer holds at most a chunk's pages.
+pub fn convert_parquet<W: std::io::Write + Send>(
+    input: std::fs::File,
+    output: W,
+) -> Result<(), ParquetError> {
+    use std::sync::Arc;
+
+    use parquet::basic::Compression;
+    use parquet::column::reader::ColumnReader as R;
+    use parquet::column::writer::ColumnWriter as W;
+    use parquet::file::properties::WriterProperties;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::writer::SerializedFileWriter;
+
+    let reader = SerializedFileReader::new(input)?;
+    let metadata = reader.metadata();
+    let file_metadata = metadata.file_metadata();
+    let properties = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_key_value_metadata(file_metadata.key_value_metadata().cloned())
+        .build();
+    let schema = file_metadata.schema_descr().root_schema_ptr();
+    let mut writer = SerializedFileWriter::new(output, schema, Arc::new(properties))?;
+    for group in 0..reader.num_row_groups() {
+        let row_group = reader.get_row_group(group)?;
+        let mut group_writer = writer.next_row_group()?;
+        let mut index = 0;
+        while let Some(mut column) = group_writer.next_column()? {
+            let descr = row_group.metadata().column(index).column_descr_ptr();
+            let levels = (descr.max_def_level(), descr.max_rep_level());
+            match (row_group.get_column_reader(index)?, column.untyped()) {
+                (R::BoolColumnReader(mut r), W::BoolColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::Int32ColumnReader(mut r), W::Int32ColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::Int64ColumnReader(mut r), W::Int64ColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::Int96ColumnReader(mut r), W::Int96ColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::FloatColumnReader(mut r), W::FloatColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::DoubleColumnReader(mut r), W::DoubleColumnWriter(w)) => copy(&mut r, w, levels),
+                (R::ByteArrayColumnReader(mut r), W::ByteArrayColumnWriter(w)) => {
+                    copy(&mut r, w, levels)
+                }
+                (R::FixedLenByteArrayColumnReader(mut r), W::FixedLenByteArrayColumnWriter(w)) => {
+                    copy(&mut r, w, levels)
+                }
+                _ => Err(ParquetError::General(format!(
+                    "column {} is read and written as different types",
+                    descr.path()
+                ))),
+            }?;
+            column.close()?;
+            index += 1;
+        }
+        group_writer.close()?;
+    }
+    writer.close()?;
+    Ok(())
+}
+
+/// Copies one column chunk, a batch of records at a time.
+fn copy<T: parquet::data_type::DataType>(
+    reader: &mut parquet::column::reader::ColumnReaderImpl<T>,
+    writer: &mut parquet::column::writer::ColumnWriterImpl<'_, T>,
+    (max_def, max_rep): (i16, i16),
+) -> Result<(), ParquetError> {
+    const RECORDS: usize = 8192;
+    let mut defs: Vec<i16> = Vec::new();
+    let mut reps: Vec<i16> = Vec::new();
+    let mut values: Vec<T::T> = Vec::new();
+    loop {
+        defs.clear();
+        reps.clear();
+        values.clear();
+        let (records, values_read, levels_read) = reader.read_records(
+            RECORDS,
+            (max_def > 0).then_some(&mut defs),
+            (max_rep > 0).then_some(&mut reps),
+            &mut values,
+        )?;
+        if records == 0 {
+            return Ok(());
+        }
+        writer.write_batch(
+            &values[..values_read],
+            (max_def > 0).then(|| &defs[..levels_read]),
+            (max_rep > 0).then(|| &reps[..levels_read]),
+        )?;
+    }
 }
 
 async fn discard(objects: &DatasetObjects, key: &str) {
