@@ -19,6 +19,14 @@
 //! cells (the worker parses between chunks, and answers cells in between), each named by
 //! its `load_id`; a load's `File` travels in the same message as its request (see
 //! [`crate::worker_wire::envelope`]).
+//!
+//! Cancelling ([`KernelBridge::cancel_cell`], [`KernelBridge::cancel_load`]): a busy worker
+//! reads no messages, so the bridge raises a flag in memory it shares with the worker
+//! ([`InterruptFlags`], handed over on every `Ready`); the kernel then ends the cell with a
+//! `Cancelled` error and keeps its variables. A page that is not cross-origin isolated has
+//! no shared memory: there cancelling terminates the worker and starts a new one, and says
+//! that the variables were lost. Fit progress (`KernelEvent::Progress`) goes to the
+//! running cell's callback ([`KernelBridge::execute_with_progress`]).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -32,7 +40,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Blob, ErrorEvent, Event, MessageEvent, Worker};
 
-use crate::worker_wire::{envelope, LoadRoute, WorkerMessage};
+use crate::worker_wire::{envelope, Interrupt, InterruptFlags, LoadRoute, WorkerMessage};
 
 /// Consecutive deaths before `Ready` after which the bridge stops respawning.
 pub const MAX_START_ATTEMPTS: u32 = 3;
@@ -88,6 +96,40 @@ pub enum KernelError {
     /// A load with this id is already streaming.
     #[error("a load named {load_id} is already running")]
     DuplicateLoad { load_id: String },
+    /// Cancelled by terminating the worker, since this page has no memory to share with it
+    /// (it is not cross-origin isolated); the new kernel starts empty.
+    #[error(
+        "cancelled by restarting the kernel (this page is not cross-origin isolated, so a \
+         running cell cannot be stopped any other way); variables from earlier cells are lost"
+    )]
+    CancelledByRestart,
+}
+
+/// How far a long fit in the running cell has got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CellProgress {
+    pub done: u64,
+    pub total: u64,
+    /// Plural: "trees", "rounds", "iterations", "folds".
+    pub unit: String,
+}
+
+impl CellProgress {
+    /// `12 of 100 trees`.
+    pub fn text(&self) -> String {
+        format!("{} of {} {}", self.done, self.total, self.unit)
+    }
+}
+
+/// What asking to cancel did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cancelling {
+    /// The worker was told; the cell (or load) ends soon with a `Cancelled` error.
+    Flagged,
+    /// The page is not cross-origin isolated: the worker was replaced, variables are gone.
+    Restarted,
+    /// Nothing was running.
+    Nothing,
 }
 
 /// How a load ended: on success `variable` holds the frame and `outputs` describe it; on
@@ -143,6 +185,7 @@ pub struct KernelBridge {
 struct Pending {
     cell_id: CellId,
     reply: oneshot::Sender<Result<CellRun, KernelError>>,
+    on_progress: Rc<dyn Fn(CellProgress)>,
 }
 
 struct PendingLoad {
@@ -185,6 +228,9 @@ struct Inner {
     /// Where the kernel runs, once the page named a notebook; its session id is the
     /// current worker's.
     context: RefCell<Option<RunContext>>,
+    /// Shared with every worker this bridge starts; `None` when the page is not
+    /// cross-origin isolated.
+    flags: Option<InterruptFlags>,
 }
 
 /// A fresh random kernel session id: a v4 UUID from `crypto.getRandomValues` (which,
@@ -210,8 +256,25 @@ impl KernelBridge {
     /// Starts a worker from `worker_url` (a classic worker script such as trunk's loader
     /// shim); `on_state` hears every change of [`KernelState`].
     pub fn spawn(worker_url: impl Into<String>, on_state: impl Fn(KernelState) + 'static) -> Self {
+        Self::start(worker_url.into(), on_state, InterruptFlags::new())
+    }
+
+    /// [`KernelBridge::spawn`] without shared memory, as on a page that is not
+    /// cross-origin isolated: cancelling replaces the worker.
+    pub fn spawn_unshared(
+        worker_url: impl Into<String>,
+        on_state: impl Fn(KernelState) + 'static,
+    ) -> Self {
+        Self::start(worker_url.into(), on_state, None)
+    }
+
+    fn start(
+        worker_url: String,
+        on_state: impl Fn(KernelState) + 'static,
+        flags: Option<InterruptFlags>,
+    ) -> Self {
         let inner = Rc::new(Inner {
-            worker_url: worker_url.into(),
+            worker_url,
             on_state: Box::new(on_state),
             live: RefCell::new(None),
             retired: RefCell::new(None),
@@ -225,6 +288,7 @@ impl KernelBridge {
             state: Cell::new(KernelState::Starting),
             closed: Cell::new(false),
             context: RefCell::new(None),
+            flags,
         });
         inner.set_state(KernelState::Starting);
         inner.start_worker();
@@ -240,8 +304,25 @@ impl KernelBridge {
         self.inner.generation.get()
     }
 
+    /// Whether a running cell can be stopped without losing the kernel's variables (the
+    /// page is cross-origin isolated, so it shares memory with the worker).
+    pub fn can_interrupt(&self) -> bool {
+        self.inner.flags.is_some()
+    }
+
     /// Runs `code` as cell `cell_id`; one cell at a time. Waits for the worker to be ready.
     pub async fn execute(&self, cell_id: &str, code: &str) -> Result<CellRun, KernelError> {
+        self.execute_with_progress(cell_id, code, |_| {}).await
+    }
+
+    /// [`KernelBridge::execute`], with `on_progress` hearing how far the cell's long fits
+    /// have got.
+    pub async fn execute_with_progress(
+        &self,
+        cell_id: &str,
+        code: &str,
+        on_progress: impl Fn(CellProgress) + 'static,
+    ) -> Result<CellRun, KernelError> {
         let inner = &self.inner;
         if inner.state.get() == KernelState::Failed {
             return Err(KernelError::Unavailable {
@@ -259,9 +340,15 @@ impl KernelBridge {
             *pending = Some(Pending {
                 cell_id: cell_id.to_string(),
                 reply,
+                on_progress: Rc::new(on_progress),
             });
             answer
         };
+        // Lowered before the request goes out, so a cancel pressed from now on stops this
+        // cell and one pressed for the previous cell does not.
+        if let Some(flags) = &inner.flags {
+            flags.lower(Interrupt::Cell);
+        }
         if inner.ready.get() {
             inner.set_state(KernelState::Busy);
         }
@@ -304,8 +391,50 @@ impl KernelBridge {
             );
             answer
         };
+        if let Some(flags) = &inner.flags {
+            flags.lower(Interrupt::Load);
+        }
         inner.post_with(&KernelRequest::Load(request), file);
         answer.await.unwrap_or(Err(KernelError::Restarted))
+    }
+
+    /// Stops the running cell: through the shared flag (the kernel keeps its variables),
+    /// or, without one, by replacing the worker (the cell then fails with
+    /// [`KernelError::CancelledByRestart`]).
+    pub fn cancel_cell(&self) -> Cancelling {
+        let inner = &self.inner;
+        if inner.pending.borrow().is_none() {
+            return Cancelling::Nothing;
+        }
+        match &inner.flags {
+            Some(flags) => {
+                flags.raise(Interrupt::Cell);
+                Cancelling::Flagged
+            }
+            None => {
+                self.restart_failing(KernelError::CancelledByRestart);
+                Cancelling::Restarted
+            }
+        }
+    }
+
+    /// Stops the loads in flight (the worker checks between chunks and ends each with a
+    /// "load cancelled" error), or, without shared memory, replaces the worker.
+    pub fn cancel_load(&self) -> Cancelling {
+        let inner = &self.inner;
+        if inner.loads.borrow().is_empty() {
+            return Cancelling::Nothing;
+        }
+        match &inner.flags {
+            Some(flags) => {
+                flags.raise(Interrupt::Load);
+                Cancelling::Flagged
+            }
+            None => {
+                self.restart_failing(KernelError::CancelledByRestart);
+                Cancelling::Restarted
+            }
+        }
     }
 
     /// How many loads are in flight.
@@ -365,6 +494,11 @@ impl KernelBridge {
     /// Throws the worker away and starts a new one (also the way out of a hung cell). The
     /// running cell, if any, ends with [`KernelError::Restarted`].
     pub fn restart(&self) {
+        self.restart_failing(KernelError::Restarted)
+    }
+
+    /// Replaces the worker; the running cell and loads end with `error`.
+    fn restart_failing(&self, error: KernelError) {
         let inner = &self.inner;
         if inner.closed.get() {
             return;
@@ -376,9 +510,9 @@ impl KernelBridge {
         inner.set_state(KernelState::Restarting);
         inner.start_worker();
         if let Some(pending) = pending {
-            let _ = pending.reply.send(Err(KernelError::Restarted));
+            let _ = pending.reply.send(Err(error.clone()));
         }
-        inner.fail_loads(KernelError::Restarted);
+        inner.fail_loads(error);
     }
 
     /// Terminates the worker for good (the editor closed).
@@ -457,6 +591,10 @@ impl Inner {
             Ok(WorkerMessage::Event(KernelEvent::Ready)) => {
                 self.ready.set(true);
                 self.failed_starts.set(0);
+                // First of all: the flags that let the page stop what this worker runs.
+                if let Some(flags) = &self.flags {
+                    self.post_raw(&flags.envelope());
+                }
                 // Before anything queued, so that no cell runs without knowing its notebook.
                 self.post_context();
                 let queued: Vec<Outgoing> = self.outbox.borrow_mut().drain(..).collect();
@@ -472,6 +610,23 @@ impl Inner {
             }
             Ok(WorkerMessage::Event(KernelEvent::Started { .. })) => {
                 self.set_state(KernelState::Busy)
+            }
+            Ok(WorkerMessage::Event(KernelEvent::Progress {
+                cell_id,
+                done,
+                total,
+                unit,
+            })) => {
+                // Called without holding the borrow: the callback updates the page.
+                let on_progress = self
+                    .pending
+                    .borrow()
+                    .as_ref()
+                    .filter(|p| p.cell_id == cell_id)
+                    .map(|p| p.on_progress.clone());
+                if let Some(on_progress) = on_progress {
+                    on_progress(CellProgress { done, total, unit });
+                }
             }
             Ok(WorkerMessage::Event(KernelEvent::Finished(run))) => {
                 let finished = {
@@ -659,9 +814,12 @@ impl Inner {
     }
 
     fn post_now(self: &Rc<Self>, outgoing: Outgoing) {
-        let message = envelope(&outgoing.text, outgoing.file.as_ref());
+        self.post_raw(&envelope(&outgoing.text, outgoing.file.as_ref()))
+    }
+
+    fn post_raw(self: &Rc<Self>, message: &JsValue) {
         let sent = match self.live.borrow().as_ref() {
-            Some(live) => live.worker.post_message(&message),
+            Some(live) => live.worker.post_message(message),
             None => return,
         };
         if let Err(e) = sent {

@@ -37,6 +37,25 @@ pub enum SourceError {
     /// The loader refused the bytes (a fatal parse error, or memory ran out).
     #[error("{message}")]
     Rejected { done: u64, message: String },
+    /// The user cancelled the load; the variable was left as it was.
+    #[error("load cancelled after {} read; the variable was left as it was", human_bytes(*.done))]
+    Cancelled { done: u64 },
+}
+
+/// A byte count for people: `43.1 MB`.
+pub fn human_bytes(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// How a single `fetch` failed.
@@ -375,8 +394,21 @@ pub async fn pump(
     bytes: ByteSource,
     total: Option<u64>,
     chunk_bytes: usize,
+    push: impl FnMut(&[u8]) -> Result<(), String>,
+    progress: impl FnMut(u64, Option<u64>),
+) -> Result<u64, SourceError> {
+    pump_cancellable(bytes, total, chunk_bytes, push, progress, &|| false).await
+}
+
+/// [`pump`], asking `cancelled` before each chunk: once it answers `true` the reading stops
+/// (a stream is cancelled) with [`SourceError::Cancelled`].
+pub async fn pump_cancellable(
+    bytes: ByteSource,
+    total: Option<u64>,
+    chunk_bytes: usize,
     mut push: impl FnMut(&[u8]) -> Result<(), String>,
     mut progress: impl FnMut(u64, Option<u64>),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<u64, SourceError> {
     let mut done: u64 = 0;
     let mut total = total;
@@ -396,6 +428,9 @@ pub async fn pump(
             let mut buffer: Vec<u8> = Vec::new();
             let mut start = 0f64;
             while start < size {
+                if cancelled() {
+                    return Err(SourceError::Cancelled { done });
+                }
                 let end = (start + chunk_bytes as f64).min(size);
                 let array = read_blob_range(&blob, start, end)
                     .await
@@ -416,6 +451,10 @@ pub async fn pump(
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
             let mut buffer: Vec<u8> = Vec::new();
             loop {
+                if cancelled() {
+                    let _ = reader.cancel();
+                    return Err(SourceError::Cancelled { done });
+                }
                 let result = match JsFuture::from(reader.read()).await {
                     Ok(result) => result,
                     Err(e) => {

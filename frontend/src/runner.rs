@@ -1,7 +1,8 @@
 //! Running cells: one at a time, in the order asked, on the kernel worker; carrying out the
 //! effects a finished cell asks for (fetching files, storing and deploying models,
 //! recording experiment runs); and turning a dead kernel into a failed cell instead of a
-//! stuck page.
+//! stuck page. The running cell shows its long fits' progress and can be cancelled
+//! ([`Runner::cancel`]).
 
 use std::cell::{Cell as StdCell, RefCell};
 use std::collections::VecDeque;
@@ -14,7 +15,7 @@ use oxbook_protocol::{
 };
 
 use crate::api;
-use crate::kernel_bridge::{KernelBridge, KernelError};
+use crate::kernel_bridge::{Cancelling, CellProgress, KernelBridge, KernelError};
 
 /// A cell that asks for files again and again would otherwise never finish.
 pub const MAX_FETCH_ROUNDS: u32 = 8;
@@ -27,6 +28,10 @@ pub struct CellModel {
     pub source: RwSignal<String>,
     pub outputs: RwSignal<Vec<Output>>,
     pub status: RwSignal<CellStatus>,
+    /// How far the running cell's current long fit has got (`None` when none reported).
+    pub progress: RwSignal<Option<CellProgress>>,
+    /// Cancel was pressed and the cell has not ended yet.
+    pub cancelling: RwSignal<bool>,
 }
 
 impl CellModel {
@@ -37,6 +42,8 @@ impl CellModel {
             source: RwSignal::new(cell.source),
             outputs: RwSignal::new(cell.outputs),
             status: RwSignal::new(CellStatus::Idle),
+            progress: RwSignal::new(None),
+            cancelling: RwSignal::new(false),
         }
     }
 
@@ -117,6 +124,10 @@ pub fn kernel_failure(error: &KernelError) -> (CellStatus, Output) {
             format!("The kernel could not be started ({reason}). Use Restart kernel or reload the page."),
         ),
         KernelError::DuplicateLoad { .. } => error_output("KernelBusy", error.to_string()),
+        KernelError::CancelledByRestart => error_output(
+            "Cancelled",
+            format!("The cell was {error}; run them again."),
+        ),
     };
     (CellStatus::Failed, output)
 }
@@ -131,6 +142,10 @@ struct RunnerInner {
     kernel: KernelBridge,
     queue: RefCell<VecDeque<CellModel>>,
     driving: StdCell<bool>,
+    /// The cell being run (executing, or fetching the files it asked for).
+    current: RefCell<Option<CellId>>,
+    /// Cancel was asked for the current cell: it is not run again after fetching files.
+    cancel_asked: StdCell<bool>,
 }
 
 impl Runner {
@@ -140,6 +155,8 @@ impl Runner {
                 kernel,
                 queue: RefCell::new(VecDeque::new()),
                 driving: StdCell::new(false),
+                current: RefCell::new(None),
+                cancel_asked: StdCell::new(false),
             }),
         }
     }
@@ -177,6 +194,28 @@ impl Runner {
         }
     }
 
+    /// Stops `cell`: a queued cell goes back to idle; the running one is interrupted (it
+    /// ends failed with a `Cancelled` error, the kernel's variables kept where the page can
+    /// share memory with the worker). Cells queued after it are not run.
+    pub fn cancel(&self, cell: &CellModel) -> Cancelling {
+        let queued = {
+            let mut queue = self.inner.queue.borrow_mut();
+            let before = queue.len();
+            queue.retain(|c| c.id != cell.id);
+            before != queue.len()
+        };
+        if queued {
+            cell.status.try_set(CellStatus::Idle);
+            return Cancelling::Flagged;
+        }
+        if self.inner.current.borrow().as_deref() != Some(cell.id.as_str()) {
+            return Cancelling::Nothing;
+        }
+        self.inner.cancel_asked.set(true);
+        cell.cancelling.try_set(true);
+        self.inner.kernel.cancel_cell()
+    }
+
     /// Starts a fresh kernel: queued cells are cancelled, the running one fails.
     pub fn restart_kernel(&self) {
         self.cancel_queued();
@@ -187,7 +226,13 @@ impl Runner {
         loop {
             let next = self.inner.queue.borrow_mut().pop_front();
             let Some(cell) = next else { break };
-            if self.run_cell(&cell).await == CellStatus::Failed {
+            *self.inner.current.borrow_mut() = Some(cell.id.clone());
+            self.inner.cancel_asked.set(false);
+            let status = self.run_cell(&cell).await;
+            *self.inner.current.borrow_mut() = None;
+            cell.progress.try_set(None);
+            cell.cancelling.try_set(false);
+            if status == CellStatus::Failed {
                 // Later cells most likely build on this one (as in Jupyter's run all).
                 self.cancel_queued();
             }
@@ -201,10 +246,23 @@ impl Runner {
             return CellStatus::Idle;
         };
         cell.outputs.try_set(Vec::new());
+        cell.progress.try_set(None);
         cell.status.try_set(CellStatus::Running);
         let mut fetch_rounds = 0;
         loop {
-            let run = match kernel.execute(&cell.id, &code).await {
+            if self.inner.cancel_asked.get() {
+                // Cancelled while its files were being fetched: not run again.
+                return finish(
+                    cell,
+                    vec![error_output("Cancelled", "the cell was cancelled")],
+                    CellStatus::Failed,
+                );
+            }
+            let progress = cell.progress;
+            let shown = move |p: CellProgress| {
+                progress.try_set(Some(p));
+            };
+            let run = match kernel.execute_with_progress(&cell.id, &code, shown).await {
                 Ok(run) => run,
                 Err(error) => {
                     return finish(cell, vec![kernel_failure(&error).1], CellStatus::Failed)

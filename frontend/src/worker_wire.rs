@@ -122,3 +122,88 @@ pub fn open_envelope(data: &JsValue) -> Option<(String, Option<web_sys::Blob>)> 
         .and_then(|f| f.dyn_into::<web_sys::Blob>().ok());
     Some((text, file))
 }
+
+/// The key of the interrupt flags in the message that hands them to the worker.
+const ENVELOPE_INTERRUPT: &str = "interrupt";
+
+/// What the page can stop in the worker, one flag (an `Int32Array` slot) each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interrupt {
+    /// The running cell (a long fit, an endless loop): the kernel's interrupt reads it.
+    Cell = 0,
+    /// Loads in flight: the worker reads it between chunks.
+    Load = 1,
+}
+
+/// How many flags there are.
+const INTERRUPT_SLOTS: u32 = 2;
+
+/// Flags the page raises and the worker reads while busy — a cell runs synchronously in
+/// the worker, so no message could reach it until the cell ended. They live in a
+/// `SharedArrayBuffer`, which the browser offers only to cross-origin isolated pages (the
+/// server sends COOP and COEP for that); read and written with `Atomics`.
+#[derive(Debug, Clone)]
+pub struct InterruptFlags {
+    flags: js_sys::Int32Array,
+}
+
+impl InterruptFlags {
+    /// New, lowered flags; `None` when this context has no `SharedArrayBuffer` (a page that
+    /// is not cross-origin isolated).
+    pub fn new() -> Option<InterruptFlags> {
+        if !cross_origin_isolated() {
+            return None;
+        }
+        // Present when isolated; checked rather than trusted, since constructing a missing
+        // class would throw in the middle of wasm.
+        let global = js_sys::global();
+        let class = js_sys::Reflect::get(&global, &"SharedArrayBuffer".into()).ok()?;
+        if !class.is_function() {
+            return None;
+        }
+        let buffer = js_sys::SharedArrayBuffer::new(INTERRUPT_SLOTS * 4);
+        Some(InterruptFlags {
+            flags: js_sys::Int32Array::new(&buffer),
+        })
+    }
+
+    pub fn raise(&self, which: Interrupt) {
+        let _ = js_sys::Atomics::store(&self.flags, which as u32, 1);
+    }
+
+    pub fn lower(&self, which: Interrupt) {
+        let _ = js_sys::Atomics::store(&self.flags, which as u32, 0);
+    }
+
+    pub fn is_raised(&self, which: Interrupt) -> bool {
+        js_sys::Atomics::load(&self.flags, which as u32).is_ok_and(|v| v != 0)
+    }
+
+    /// The message that hands the flags to the worker: `{ interrupt: Int32Array }`. Posting
+    /// it shares the memory (a `SharedArrayBuffer` is never copied).
+    pub fn envelope(&self) -> JsValue {
+        let object = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&object, &ENVELOPE_INTERRUPT.into(), &self.flags);
+        object.into()
+    }
+
+    /// The flags a message made by [`InterruptFlags::envelope`] carries; `None` for any
+    /// other message.
+    pub fn open(data: &JsValue) -> Option<InterruptFlags> {
+        if !data.is_object() {
+            return None;
+        }
+        let flags = js_sys::Reflect::get(data, &ENVELOPE_INTERRUPT.into()).ok()?;
+        let flags = flags.dyn_into::<js_sys::Int32Array>().ok()?;
+        (flags.length() >= INTERRUPT_SLOTS).then_some(InterruptFlags { flags })
+    }
+}
+
+/// Whether this page or worker is cross-origin isolated (`crossOriginIsolated`), which
+/// `SharedArrayBuffer` needs.
+pub fn cross_origin_isolated() -> bool {
+    js_sys::Reflect::get(&js_sys::global(), &"crossOriginIsolated".into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}

@@ -11,8 +11,10 @@ use std::rc::Rc;
 
 use common::{wait_for, worker_url, BROKEN_KERNEL, FAKE_KERNEL};
 use oxbook_frontend::kernel_bridge::{
-    new_session_id, KernelBridge, KernelError, KernelState, MAX_START_ATTEMPTS,
+    new_session_id, Cancelling, CellProgress, KernelBridge, KernelError, KernelState,
+    MAX_START_ATTEMPTS,
 };
+use oxbook_frontend::worker_wire::cross_origin_isolated;
 use oxbook_protocol::{CellStatus, Output, RunContext};
 use wasm_bindgen_test::*;
 
@@ -148,6 +150,105 @@ async fn restart_interrupts_a_hung_cell() {
         Err(KernelError::Restarted)
     );
     let run = bridge.execute("c3", "fresh").await.unwrap();
+    assert_eq!(run.outputs, vec![Output::text("echo: fresh files=0")]);
+    assert_eq!(bridge.workers_started(), 2);
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn progress_reaches_the_running_cell_only() {
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    let heard = Rc::new(RefCell::new(Vec::new()));
+    let record = heard.clone();
+    let run = bridge
+        .execute_with_progress("c1", "progress 3", move |p| record.borrow_mut().push(p))
+        .await
+        .unwrap();
+    assert_eq!(run.status, CellStatus::Done);
+    let heard = heard.borrow();
+    assert_eq!(
+        *heard,
+        (1..=3)
+            .map(|done| CellProgress {
+                done,
+                total: 3,
+                unit: "trees".into()
+            })
+            .collect::<Vec<_>>(),
+        "another cell's progress is not this cell's"
+    );
+    assert_eq!(heard[1].text(), "2 of 3 trees");
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn cancel_stops_a_busy_cell_through_shared_memory() {
+    // wasm-bindgen-test-runner serves its page cross-origin isolated, as Oxbook's server
+    // does; a runner that does not cannot test this.
+    if !cross_origin_isolated() {
+        web_sys::console::warn_1(
+            &"not cross-origin isolated: shared-memory cancel untested".into(),
+        );
+        return;
+    }
+    let (bridge, _) = recorded_bridge(FAKE_KERNEL);
+    assert!(bridge.can_interrupt());
+    let result = Rc::new(RefCell::new(None));
+    {
+        let (bridge, result) = (bridge.clone(), result.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            *result.borrow_mut() = Some(bridge.execute("c1", "spin until cancelled").await);
+        });
+    }
+    wait_for("the cell to start", || bridge.state() == KernelState::Busy).await;
+    // The worker is busy: only the shared flag can reach it.
+    gloo_timers::future::TimeoutFuture::new(200).await;
+    assert!(
+        result.borrow().is_none(),
+        "the spinning cell ended by itself"
+    );
+    assert_eq!(bridge.cancel_cell(), Cancelling::Flagged);
+    wait_for("the cancelled cell to end", || result.borrow().is_some()).await;
+    let run = result
+        .borrow_mut()
+        .take()
+        .unwrap()
+        .expect("the cell ends, not the kernel");
+    assert_eq!(run.status, CellStatus::Failed);
+    assert!(matches!(&run.outputs[0], Output::Error(e) if e.ename == "Cancelled"));
+    // The same worker goes on, and the flag was lowered for the next cell.
+    let run = bridge.execute("c2", "after").await.unwrap();
+    assert_eq!(run.outputs, vec![Output::text("echo: after files=0")]);
+    assert_eq!(bridge.workers_started(), 1);
+    bridge.shutdown();
+}
+
+#[wasm_bindgen_test]
+async fn without_shared_memory_cancel_restarts_the_kernel_and_says_so() {
+    // As on a page that is not cross-origin isolated: no SharedArrayBuffer.
+    let bridge = KernelBridge::spawn_unshared(worker_url(FAKE_KERNEL), |_| {});
+    assert!(!bridge.can_interrupt());
+    assert_eq!(bridge.cancel_cell(), Cancelling::Nothing);
+    let result = Rc::new(RefCell::new(None));
+    {
+        let (bridge, result) = (bridge.clone(), result.clone());
+        wasm_bindgen_futures::spawn_local(async move {
+            *result.borrow_mut() = Some(bridge.execute("c1", "hang forever").await);
+        });
+    }
+    wait_for("the cell to start", || bridge.state() == KernelState::Busy).await;
+    assert_eq!(bridge.cancel_cell(), Cancelling::Restarted);
+    wait_for("the cancelled cell to end", || result.borrow().is_some()).await;
+    let error = result.borrow_mut().take().unwrap().unwrap_err();
+    assert_eq!(error, KernelError::CancelledByRestart);
+    assert!(
+        error
+            .to_string()
+            .contains("variables from earlier cells are lost"),
+        "{error}"
+    );
+    // A new kernel took its place.
+    let run = bridge.execute("c2", "fresh").await.unwrap();
     assert_eq!(run.outputs, vec![Output::text("echo: fresh files=0")]);
     assert_eq!(bridge.workers_started(), 2);
     bridge.shutdown();

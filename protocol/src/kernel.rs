@@ -57,6 +57,15 @@ pub enum KernelEvent {
     Started { cell_id: CellId },
     /// A cell ended; effects are for the host to carry out.
     Finished(CellRun),
+    /// A long fit or cross-validation in the running cell has done `done` of `total`
+    /// units (`unit`, plural: "trees", "rounds", "iterations", "folds"). Hosts throttle
+    /// these (the worker posts at most about ten a second).
+    Progress {
+        cell_id: CellId,
+        done: u64,
+        total: u64,
+        unit: String,
+    },
     /// Streaming a load: bytes parsed so far of `bytes_total` (when known).
     LoadProgress {
         load_id: String,

@@ -36,7 +36,12 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
             let mut stdout = std::io::stdout().lock();
-            match runtime.block_on(oxbook_server::runner::run(&args, &mut stdout)) {
+            let cancel = oxbook_server::runner::watch_ctrl_c();
+            match runtime.block_on(oxbook_server::runner::run_cancellable(
+                &args,
+                &mut stdout,
+                cancel,
+            )) {
                 Ok(_) => ExitCode::SUCCESS,
                 Err(e) => fail(&e.to_string()),
             }

@@ -1,13 +1,22 @@
 //! `oxbook run`: runs a notebook's code cells in order with the native kernel, prints their
 //! outputs, and carries out what the cells ask for (files, model saves and deploys, and
 //! experiment runs to record).
+//!
+//! Long fits print their progress to stderr (at most one line a second, plus each tenth
+//! of the way), and Ctrl-C cancels the running cell ([`watch_ctrl_c`]): the kernel's
+//! interrupt reads the flag the signal sets, the cell ends with a `Cancelled` error, and
+//! the run stops naming it. A second Ctrl-C quits at once.
 
+use std::cell::RefCell;
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::rc::Rc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use oxbook_kernel::Session;
+use oxbook_kernel::{FitProgress, Session};
 use oxbook_protocol::{
     CellKind, CellRun, CellStatus, Effect, EndpointInfo, EndpointSpec, ErrorBody, ModelId,
     Notebook, Output, RunContext, RunRecord, RunSpec, NOTEBOOK_SCHEMA_VERSION,
@@ -45,6 +54,12 @@ pub enum RunError {
          notebook with that id from"
     )]
     NoSuchNotebook(String),
+    #[error("cell {index} (id `{id}`) was cancelled with Ctrl-C: {message}")]
+    Cancelled {
+        index: usize,
+        id: String,
+        message: String,
+    },
     #[error("cell {index} (id `{id}`) failed: {message}")]
     CellFailed {
         index: usize,
@@ -99,8 +114,95 @@ pub fn epoch_millis() -> f64 {
         .map_or(0.0, |elapsed| elapsed.as_secs_f64() * 1000.0)
 }
 
+/// Where Ctrl-C is heard: raised by the first one, read by the kernel's interrupt.
+pub type CancelFlag = Arc<AtomicBool>;
+
+/// Listens for Ctrl-C on a thread of its own (the runner's thread is busy inside a cell
+/// while one runs): the first raises the returned flag, which cancels the running cell;
+/// a second quits at once with status 130, as an uncaught SIGINT would.
+pub fn watch_ctrl_c() -> CancelFlag {
+    let flag = CancelFlag::default();
+    let raised = flag.clone();
+    let watcher = std::thread::Builder::new()
+        .name("ctrl-c".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    tracing::warn!(error = %e, "Ctrl-C will not cancel cells");
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                loop {
+                    if tokio::signal::ctrl_c().await.is_err() {
+                        return;
+                    }
+                    if raised.swap(true, Ordering::SeqCst) {
+                        eprintln!("oxbook: interrupted again; quitting");
+                        std::process::exit(130);
+                    }
+                    eprintln!("oxbook: cancelling the running cell (Ctrl-C again to quit at once)");
+                }
+            });
+        });
+    if let Err(e) = watcher {
+        tracing::warn!(error = %e, "Ctrl-C will not cancel cells");
+    }
+    flag
+}
+
+/// Decides which fit progress to print: each fit's first and last report, the first
+/// report in each further tenth of the way, and otherwise at most one a second.
+#[derive(Debug)]
+pub struct ProgressLines {
+    interval: Duration,
+    last: Option<(Instant, usize)>,
+}
+
+impl ProgressLines {
+    pub fn new(interval: Duration) -> Self {
+        ProgressLines {
+            interval,
+            last: None,
+        }
+    }
+
+    /// Whether to print `progress` heard at `now`.
+    pub fn ready(&mut self, progress: &FitProgress, now: Instant) -> bool {
+        let tenth = |done: usize| done * 10 / progress.total.max(1);
+        let due = match self.last {
+            // A new fit (its count went back) or the first report.
+            Some((_, last)) if progress.done < last => true,
+            None => true,
+            Some((at, last)) => {
+                progress.done >= progress.total
+                    || tenth(progress.done) > tenth(last)
+                    || now.duration_since(at) >= self.interval
+            }
+        };
+        if due {
+            self.last = Some((now, progress.done));
+        }
+        due
+    }
+}
+
 /// Runs the notebook named by `args`, printing to `out`. Stops at the first failing cell.
 pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunError> {
+    run_cancellable(args, out, CancelFlag::default()).await
+}
+
+/// [`run`], cancelling the running cell once `cancel` is raised (see [`watch_ctrl_c`]),
+/// and printing fit progress to stderr.
+pub async fn run_cancellable(
+    args: &RunArgs,
+    out: &mut dyn Write,
+    cancel: CancelFlag,
+) -> Result<RunSummary, RunError> {
     let remote = args.server.clone().map(Remote::new).transpose()?;
     let notebook = load_notebook(&args.notebook, remote.as_ref()).await?;
     let files = FileSource {
@@ -111,6 +213,27 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunE
     let mut session = Session::new();
     session.set_context(context.clone());
     session.set_clock(epoch_millis);
+    // The running cell, as progress lines name it.
+    let running = Rc::new(RefCell::new(String::new()));
+    session.set_progress({
+        let running = running.clone();
+        let lines = RefCell::new(ProgressLines::new(Duration::from_secs(1)));
+        move |progress: FitProgress| {
+            if lines.borrow_mut().ready(&progress, Instant::now()) {
+                eprintln!(
+                    "{}: {} of {} {}",
+                    running.borrow(),
+                    progress.done,
+                    progress.total,
+                    progress.unit
+                );
+            }
+        }
+    });
+    session.set_interrupt({
+        let cancel = cancel.clone();
+        move || cancel.load(Ordering::SeqCst)
+    });
     let host = EffectHost {
         remote: remote.as_ref(),
         out_dir: &args.out_dir,
@@ -129,20 +252,35 @@ pub async fn run(args: &RunArgs, out: &mut dyn Write) -> Result<RunSummary, RunE
         }
         // 1-based, as a person counts cells on the page.
         let index = position + 1;
+        if cancel.load(Ordering::SeqCst) {
+            // Ctrl-C between cells (while effects were carried out): stop before this one.
+            return Err(RunError::Cancelled {
+                index,
+                id: cell.id.clone(),
+                message: "cancelled before it started".into(),
+            });
+        }
         writeln!(out, "--- cell {index} (id {}) ---", cell.id)?;
+        *running.borrow_mut() = format!("cell {index} (id {})", cell.id);
         let run = run_cell(&mut session, index, &cell.id, &cell.source, &files).await?;
         for output in &run.outputs {
             writeln!(out, "{}", render_output(output))?;
         }
         if run.status != CellStatus::Done {
-            let message = run
-                .outputs
-                .iter()
-                .find_map(|output| match output {
-                    Output::Error(error) => Some(render_error(error)),
-                    Output::DisplayData { .. } => None,
-                })
+            let error = run.outputs.iter().find_map(|output| match output {
+                Output::Error(error) => Some(error),
+                Output::DisplayData { .. } => None,
+            });
+            let message = error
+                .map(render_error)
                 .unwrap_or_else(|| format!("the cell ended {:?}", run.status).to_lowercase());
+            if error.is_some_and(|e| e.ename == "Cancelled") {
+                return Err(RunError::Cancelled {
+                    index,
+                    id: cell.id.clone(),
+                    message,
+                });
+            }
             return Err(RunError::CellFailed {
                 index,
                 id: cell.id.clone(),

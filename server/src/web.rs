@@ -1,16 +1,48 @@
 //! The page: `/static/*` from the static directory, and the built frontend at `/` with
 //! the single-page-app fallback (any other GET path gets `index.html`, so a reload of
 //! `/notebooks/ID` loads the page, whose router then shows that notebook).
+//!
+//! The built page is served cross-origin isolated (COOP `same-origin`, COEP
+//! `credentialless`): only then may the page share a `SharedArrayBuffer` with its kernel
+//! worker, which is how it cancels a running cell without a message (a busy worker reads
+//! none). `credentialless` rather than `require-corp`, so that images a markdown cell
+//! links from other sites still load (without cookies); the worker's cross-origin URL
+//! loads are CORS requests, which either policy allows.
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::{StatusCode, Uri};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, MethodRouter};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeader;
+
+/// `Cross-Origin-Opener-Policy` of the page: no window of another origin shares its
+/// browsing context group.
+pub const OPENER_POLICY: &str = "same-origin";
+/// `Cross-Origin-Embedder-Policy` of the page and its scripts: what it embeds from other
+/// origins comes either with their consent (CORS, CORP) or without credentials.
+pub const EMBEDDER_POLICY: &str = "credentialless";
+
+/// A service whose every response says the page is cross-origin isolated.
+pub type Isolated<S> = SetResponseHeader<SetResponseHeader<S, HeaderValue>, HeaderValue>;
+
+/// Adds COOP and COEP (see the module's notes) to every response of `service`.
+pub fn cross_origin_isolated<S>(service: S) -> Isolated<S> {
+    let coop = SetResponseHeader::overriding(
+        service,
+        HeaderName::from_static("cross-origin-opener-policy"),
+        HeaderValue::from_static(OPENER_POLICY),
+    );
+    SetResponseHeader::overriding(
+        coop,
+        HeaderName::from_static("cross-origin-embedder-policy"),
+        HeaderValue::from_static(EMBEDDER_POLICY),
+    )
+}
 
 /// Shown in place of the page when the frontend has not been built.
 pub const NOT_BUILT_PAGE: &str = "<!doctype html>
@@ -29,9 +61,11 @@ pub fn static_service(dir: &Path) -> ServeDir {
     ServeDir::new(dir)
 }
 
-pub fn frontend_service(dir: &Path) -> ServeDir<MethodRouter> {
+/// The built page: its files (scripts, the worker's loader and wasm, styles) and, for any
+/// other path, its `index.html`; all cross-origin isolated.
+pub fn frontend_service(dir: &Path) -> Isolated<ServeDir<MethodRouter>> {
     let index = Arc::new(dir.join("index.html"));
-    ServeDir::new(dir).fallback(get(spa_index).with_state(index))
+    cross_origin_isolated(ServeDir::new(dir).fallback(get(spa_index).with_state(index)))
 }
 
 /// Answers GET paths that are not files of the built page.

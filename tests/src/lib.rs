@@ -69,6 +69,12 @@ pub struct Server {
 
 impl Server {
     pub async fn start() -> Server {
+        Server::start_with(&[]).await
+    }
+
+    /// A server started with `extra` flags after the usual ones (e.g.
+    /// `--fetch-allow-loopback`, so that `/api/fetch` reaches a test's own loopback server).
+    pub async fn start_with(extra: &[&str]) -> Server {
         let root = workspace_root();
         let frontend = root.join("frontend/dist");
         assert!(
@@ -87,6 +93,7 @@ impl Server {
             .arg(root.join("static"))
             .arg("--frontend-dir")
             .arg(&frontend)
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()

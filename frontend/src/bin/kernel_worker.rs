@@ -6,6 +6,11 @@
 //! a task instead: it streams its file or URL chunk by chunk into the kernel's push parser
 //! (see `oxbook_frontend::loading`), so between two chunks the worker answers other
 //! messages, and the page hears progress. Only the finished frame touches the session.
+//!
+//! Progress and cancelling: long fits report `KernelEvent::Progress` (throttled), and the
+//! page stops a running cell or load by raising a flag in a `SharedArrayBuffer` it handed
+//! over at start ([`InterruptFlags`]): the kernel's interrupt reads the cell flag while
+//! the cell runs, the load reads the load flag between chunks.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
@@ -24,9 +29,12 @@ mod worker {
     use std::rc::Rc;
 
     use oxbook_frontend::loading::{
-        open_source, pump, ProgressThrottle, SourceError, CHUNK_BYTES, PROGRESS_INTERVAL_MS,
+        open_source, pump_cancellable, ProgressThrottle, SourceError, CHUNK_BYTES,
+        PROGRESS_INTERVAL_MS,
     };
-    use oxbook_frontend::worker_wire::{open_envelope, LoadRoute, LoadRouteReport, PanicReport};
+    use oxbook_frontend::worker_wire::{
+        open_envelope, Interrupt, InterruptFlags, LoadRoute, LoadRouteReport, PanicReport,
+    };
     use oxbook_kernel::load::{Format, LoadError, LoadOptions, Loaded, Loader};
     use oxbook_kernel::Session;
     use oxbook_protocol::{CellError, KernelEvent, KernelRequest, LoadRequest, Output};
@@ -34,15 +42,66 @@ mod worker {
     use wasm_bindgen::JsCast;
     use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
 
+    /// The page's interrupt flags, once it sent them (never, when it is not cross-origin
+    /// isolated: then nothing can be cancelled but by ending the worker).
+    type Flags = Rc<RefCell<Option<InterruptFlags>>>;
+
+    fn raised(flags: &Flags, which: Interrupt) -> bool {
+        flags
+            .borrow()
+            .as_ref()
+            .is_some_and(|flags| flags.is_raised(which))
+    }
+
+    /// The running cell, as the progress callback names it.
+    #[derive(Default)]
+    struct Running {
+        cell_id: String,
+        throttle: Option<ProgressThrottle>,
+    }
+
     pub fn run() {
         let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
         install_panic_report(scope.clone());
 
+        let flags: Flags = Rc::new(RefCell::new(None));
+        let running = Rc::new(RefCell::new(Running::default()));
         let mut kernel = Session::new();
         kernel.set_clock(clock(&scope));
+        kernel.set_interrupt({
+            let flags = flags.clone();
+            move || raised(&flags, Interrupt::Cell)
+        });
+        kernel.set_progress({
+            let (running, scope) = (running.clone(), scope.clone());
+            move |progress| {
+                let mut running = running.borrow_mut();
+                let Running { cell_id, throttle } = &mut *running;
+                let throttle =
+                    throttle.get_or_insert_with(|| ProgressThrottle::new(PROGRESS_INTERVAL_MS));
+                let (done, total) = (progress.done as u64, progress.total as u64);
+                // At most one every PROGRESS_INTERVAL_MS (plus each fit's last), so a fast
+                // fit does not flood the page.
+                if throttle.ready(done, Some(total), js_sys::Date::now()) {
+                    post(
+                        &scope,
+                        &KernelEvent::Progress {
+                            cell_id: cell_id.clone(),
+                            done,
+                            total,
+                            unit: progress.unit.to_string(),
+                        },
+                    );
+                }
+            }
+        });
         let session = Rc::new(RefCell::new(kernel));
         let reply_to = scope.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+            if let Some(handed) = InterruptFlags::open(&event.data()) {
+                *flags.borrow_mut() = Some(handed);
+                return;
+            }
             let Some((text, file)) = open_envelope(&event.data()) else {
                 web_sys::console::warn_1(&"kernel worker: ignored an unknown message".into());
                 return;
@@ -64,6 +123,10 @@ mod worker {
                             cell_id: cell_id.clone(),
                         },
                     );
+                    *running.borrow_mut() = Running {
+                        cell_id: cell_id.clone(),
+                        throttle: None,
+                    };
                     let run = session.borrow_mut().execute(&cell_id, &code);
                     post(&reply_to, &KernelEvent::Finished(run));
                 }
@@ -74,12 +137,14 @@ mod worker {
                 }
                 KernelRequest::Load(request) => {
                     let (session, scope) = (session.clone(), reply_to.clone());
+                    let flags = flags.clone();
                     wasm_bindgen_futures::spawn_local(async move {
                         let load_id = request.load_id.clone();
                         let variable = request.variable.clone();
                         // Only the finished frame touches the session (cells run between
                         // the chunks of a load).
-                        let (ok, outputs) = match stream(&request, file, &scope).await {
+                        let cancelled = move || raised(&flags, Interrupt::Load);
+                        let (ok, outputs) = match stream(&request, file, &scope, cancelled).await {
                             Ok(loaded) => session.borrow_mut().finish_load(&variable, Ok(loaded)),
                             Err(Failure::Load(error)) => {
                                 session.borrow_mut().finish_load(&variable, Err(error))
@@ -136,8 +201,12 @@ mod worker {
 
     /// A source that could not be read, shown as a failed load.
     fn source_error(error: &SourceError) -> Output {
+        let ename = match error {
+            SourceError::Cancelled { .. } => "Cancelled",
+            _ => "LoadError",
+        };
         Output::Error(CellError {
-            ename: "LoadError".into(),
+            ename: ename.into(),
             message: error.to_string(),
             line: None,
             column: None,
@@ -149,6 +218,7 @@ mod worker {
         request: &LoadRequest,
         file: Option<Blob>,
         scope: &DedicatedWorkerGlobalScope,
+        cancelled: impl Fn() -> bool,
     ) -> Result<Loaded, Failure> {
         // Refuse a bad name before reading a byte of a large file (the session checks
         // again when binding, keywords included).
@@ -157,6 +227,9 @@ mod worker {
         }
         let origin = scope.location().origin();
         let opened = open_source(&request.source, file, &origin).await?;
+        if cancelled() {
+            return Err(SourceError::Cancelled { done: 0 }.into());
+        }
         if let Some(fetched) = &opened.route {
             post_text(
                 scope,
@@ -191,7 +264,7 @@ mod worker {
         };
         // The loader's own error (naming line and column) beats its text.
         let mut refused = None;
-        let pushed = pump(
+        let pushed = pump_cancellable(
             opened.bytes,
             opened.total,
             CHUNK_BYTES,
@@ -203,6 +276,7 @@ mod worker {
                 })
             },
             progress,
+            &cancelled,
         )
         .await;
         if let Some(error) = refused {

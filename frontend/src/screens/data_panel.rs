@@ -54,21 +54,7 @@ pub fn csv_options(delimiter: &str, header: &str) -> Map<String, Value> {
     options
 }
 
-/// A byte count for people: `43.1 MB`.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
+pub use crate::loading::human_bytes;
 
 /// Whole percent of `done` in `total` (100 when the total is 0).
 pub fn percent(done: u64, total: u64) -> u64 {
@@ -109,6 +95,8 @@ pub struct LoadView {
     pub phase: LoadPhase,
     pub route: Option<LoadRoute>,
     pub outputs: Vec<Output>,
+    /// Cancel was pressed and the load has not ended yet.
+    pub cancelling: bool,
 }
 
 impl LoadView {
@@ -137,6 +125,9 @@ fn load_failure(error: &KernelError) -> Output {
             "KernelRestarted",
             "The kernel was restarted before the load finished.",
         ),
+        KernelError::CancelledByRestart => {
+            error_output("Cancelled", format!("The load was {error}."))
+        }
         other => error_output("LoadFailed", other.to_string()),
     }
 }
@@ -175,6 +166,7 @@ impl Panel {
             phase: LoadPhase::Failed,
             route: None,
             outputs: vec![error_output("LoadFailed", message)],
+            cancelling: false,
         }));
     }
 
@@ -223,6 +215,7 @@ impl Panel {
             phase: LoadPhase::Running,
             route: None,
             outputs: Vec::new(),
+            cancelling: false,
         }));
         let kernel = self.kernel.with_value(|k| (**k).clone());
         let is_this = move |view: &LoadView| view.load_id == load_id;
@@ -272,6 +265,19 @@ impl Panel {
                 }
             });
         });
+    }
+
+    /// Stops the running load (see [`KernelBridge::cancel_load`]).
+    fn cancel(&self) {
+        if !self.current.with_untracked(running) {
+            return;
+        }
+        self.current.update(|c| {
+            if let Some(view) = c.as_mut() {
+                view.cancelling = true;
+            }
+        });
+        self.kernel.with_value(|k| k.cancel_load());
     }
 
     fn start_file(&self, file: File) {
@@ -513,14 +519,21 @@ pub fn DataPanel(
                 })}
                 <a class="datasets-link" href="/datasets">"Manage datasets"</a>
             </div>
-            {move || panel.current.get().map(|view| view! { <LoadStatus view=view /> })}
+            {move || {
+                panel
+                    .current
+                    .get()
+                    .map(|view| {
+                        view! { <LoadStatus view=view on_cancel=Callback::new(move |_| panel.cancel()) /> }
+                    })
+            }}
         </section>
     }
 }
 
 /// The progress bar and, once done, the outcome of the panel's load.
 #[component]
-fn LoadStatus(view: LoadView) -> impl IntoView {
+fn LoadStatus(view: LoadView, on_cancel: Callback<()>) -> impl IntoView {
     let phase = view.phase.as_str();
     let (value, max) = match view.bytes_total {
         Some(total) => (
@@ -573,6 +586,20 @@ fn LoadStatus(view: LoadView) -> impl IntoView {
                     max=max
                 ></progress>
                 <span id="load-percent">{view.progress_text()}</span>
+                {(view.phase == LoadPhase::Running).then(|| {
+                    let cancelling = view.cancelling;
+                    view! {
+                        <button
+                            id="load-cancel"
+                            class="cancel-load"
+                            title="Stop this load"
+                            prop:disabled=cancelling
+                            on:click=move |_| on_cancel.run(())
+                        >
+                            {if cancelling { "Cancelling…" } else { "■ Cancel" }}
+                        </button>
+                    }
+                })}
             </div>
             {route}
             {result}

@@ -82,6 +82,10 @@ impl EditorCtx {
         self.runner.enqueue(cell.clone());
     }
 
+    fn cancel(&self, cell: &CellModel) {
+        self.runner.cancel(cell);
+    }
+
     fn delete(&self, id: &str) {
         self.cells.update(|cells| cells.retain(|c| c.id != id));
     }
@@ -287,6 +291,51 @@ fn CellView(cell: CellModel, ctx: EditorCtx) -> impl IntoView {
         let (ctx, cell) = (ctx.clone(), cell.clone());
         move |_| ctx.run(&cell)
     };
+    // Cancel shows while the cell is queued or running; the bar once a fit reports.
+    let in_flight = move || {
+        matches!(
+            status.get(),
+            CellStatus::Queued | CellStatus::Running | CellStatus::Waiting
+        )
+    };
+    let cancel_button = {
+        let (ctx, cell) = (ctx.clone(), cell.clone());
+        move || {
+            let (ctx, cell) = (ctx.clone(), cell.clone());
+            let cancelling = cell.cancelling;
+            in_flight().then(move || {
+                view! {
+                    <button
+                        class="cancel-cell"
+                        title="Stop this cell"
+                        prop:disabled=move || cancelling.get()
+                        on:click=move |_| ctx.cancel(&cell)
+                    >
+                        {move || if cancelling.get() { "Cancelling…" } else { "■ Cancel" }}
+                    </button>
+                }
+            })
+        }
+    };
+    let progress = cell.progress;
+    let progress_bar = move || {
+        let shown = progress
+            .get()
+            .filter(|_| status.get() == CellStatus::Running)?;
+        Some(view! {
+            <div class="cell-progress-row">
+                <progress
+                    class="cell-progress"
+                    data-progress=shown.done.to_string()
+                    data-total=shown.total.to_string()
+                    data-unit=shown.unit.clone()
+                    value=shown.done.to_string()
+                    max=shown.total.max(1).to_string()
+                ></progress>
+                <span class="cell-progress-text">{shown.text()}</span>
+            </div>
+        })
+    };
     let (up_ctx, down_ctx, delete_ctx) = (ctx.clone(), ctx.clone(), ctx);
     let (up_id, down_id, delete_id) = (cell.id.clone(), cell.id.clone(), cell.id.clone());
 
@@ -303,6 +352,7 @@ fn CellView(cell: CellModel, ctx: EditorCtx) -> impl IntoView {
                 <button class="run-cell" title="Run (Shift+Enter)" on:click=on_run>
                     "▶ Run"
                 </button>
+                {cancel_button}
                 <button class="move-up" title="Move up" on:click=move |_| up_ctx.shift(&up_id, true)>
                     "↑"
                 </button>
@@ -321,6 +371,7 @@ fn CellView(cell: CellModel, ctx: EditorCtx) -> impl IntoView {
                 on:input=move |ev| source.set(event_target_value(&ev))
                 on:keydown=on_keydown
             ></textarea>
+            {progress_bar}
             {body}
         </div>
     }

@@ -10,8 +10,11 @@ use web_sys::{Blob, BlobPropertyBag, Element, File, FilePropertyBag, HtmlElement
 /// `hang…` never answers, `fetch URL` asks for URL until it has a file, `deploy…` asks for a
 /// deployment, `fail…` ends with a located error, `context` shows the `SetContext` it was
 /// last sent (as JSON), `record…` records a run named after that context's session (a
-/// second line of `record` records two); anything else echoes the code and how many files
-/// the worker holds.
+/// second line of `record` records two); `progress N` reports N of N trees one by one
+/// (also naming another cell once, which the bridge must ignore) before it finishes;
+/// `spin` busy-waits (reading no messages, as a kernel inside a cell) until the page raises
+/// the cell flag of the interrupt flags it handed over, then fails as `Cancelled`;
+/// anything else echoes the code and how many files the worker holds.
 ///
 /// Loads: a posted file is read in two halves, with a `LoadProgress` after each, and its
 /// lines (split at commas, the first being the header) come back as a `str` table; a file
@@ -22,6 +25,7 @@ pub const FAKE_KERNEL: &str = r#"
 let files = 0;
 let context = null;
 let runs = 0;
+let flags = null;
 setTimeout(() => postMessage(JSON.stringify("Ready")), 30);
 const table = (columns, rows) => ({ output_type: "display_data", data: {
   "text/plain": `${rows.length} rows`,
@@ -64,6 +68,7 @@ async function load(request, file) {
 onmessage = (event) => {
   let text = event.data;
   let file = null;
+  if (typeof text !== "string" && text.interrupt) { flags = text.interrupt; return; }
   if (typeof text !== "string") { file = text.file; text = text.msg; }
   const request = JSON.parse(text);
   if (request === "Reset") { files = 0; runs = 0; return; }
@@ -76,6 +81,19 @@ onmessage = (event) => {
   const { cell_id, code } = request.Execute;
   postMessage(JSON.stringify({ Started: { cell_id } }));
   if (code.startsWith("hang")) return;
+  if (code.startsWith("spin")) {
+    while (!(flags && Atomics.load(flags, 0) !== 0)) {}
+    const outputs = [{ output_type: "error", ename: "Cancelled", message: "the cell was cancelled" }];
+    postMessage(JSON.stringify({ Finished: { cell_id, status: "failed", outputs, effects: [] } }));
+    return;
+  }
+  if (code.startsWith("progress ")) {
+    const total = Number(code.slice(9));
+    postMessage(JSON.stringify({ Progress: { cell_id: "someone-else", done: 99, total: 99, unit: "rounds" } }));
+    for (let done = 1; done <= total; done++) {
+      postMessage(JSON.stringify({ Progress: { cell_id, done, total, unit: "trees" } }));
+    }
+  }
   if (code.startsWith("crash")) throw new Error("simulated kernel crash");
   if (code.startsWith("panic")) {
     postMessage(JSON.stringify({ kernel_panicked: "simulated panic at kernel/src/session.rs:1:1" }));
