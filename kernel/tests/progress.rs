@@ -127,3 +127,28 @@ fn without_an_interrupt_cells_run_to_the_end() {
     let run = s.execute("loop", "let n = 0; while n < 100000 { n += 1; } n");
     assert_eq!(run.outputs, vec![Output::text("100000")]);
 }
+
+#[test]
+fn cancelling_stops_a_users_algorithm() {
+    let mut s = Session::new();
+    let asked = Rc::new(Cell::new(0u32));
+    let counter = asked.clone();
+    s.set_interrupt(move || {
+        counter.set(counter.get() + 1);
+        counter.get() > 3
+    });
+    let run = s.execute("data", &data_cell());
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let run = s.execute(
+        "fit",
+        r#"let endless = algorithm("endless", "regression", `
+fn fit(x, y, settings) { loop { } }
+fn predict(state, x) { x.map(|row| 0.0) }
+`);
+fit(df, endless, ["x"], "y")"#,
+    );
+    let (ename, message) = error_of(&run);
+    assert_eq!(ename, "Cancelled", "{message}");
+    assert!(message.contains("endless"), "{message}");
+    assert!(asked.get() > 3, "the algorithm's engine asks the interrupt");
+}

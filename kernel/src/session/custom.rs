@@ -17,6 +17,35 @@ use super::*;
 use crate::model::script::{self, ScriptAlgorithm, ScriptPredictions, ScriptRunner, ScriptTarget};
 use crate::model::Task;
 
+thread_local! {
+    /// The host's interrupt while a cell runs on this thread. A user's algorithm runs in an
+    /// engine of its own (the runner is shared with the server and holds no session), which
+    /// asks this one, so cancelling a cell stops its algorithm's fit or predict too.
+    static RUNNING_CELL_INTERRUPT: RefCell<Option<Rc<dyn Fn() -> bool>>> =
+        const { RefCell::new(None) };
+}
+
+/// The running cell's interrupt, installed for as long as the guard lives.
+pub(super) struct RunningCell(Option<Rc<dyn Fn() -> bool>>);
+
+impl RunningCell {
+    pub(super) fn enter(interrupt: Option<Rc<dyn Fn() -> bool>>) -> RunningCell {
+        RunningCell(RUNNING_CELL_INTERRUPT.replace(interrupt))
+    }
+
+    /// Whether the host asked the running cell, if any, to stop.
+    pub(super) fn interrupted() -> bool {
+        let interrupt = RUNNING_CELL_INTERRUPT.with_borrow(Clone::clone);
+        interrupt.is_some_and(|interrupt| interrupt())
+    }
+}
+
+impl Drop for RunningCell {
+    fn drop(&mut self) {
+        RUNNING_CELL_INTERRUPT.set(self.0.take());
+    }
+}
+
 /// Runs users' Rhai algorithms within `limits`.
 #[derive(Debug, Clone, Copy)]
 pub struct RhaiRunner {
@@ -52,6 +81,10 @@ impl RhaiRunner {
             .set_module_resolver(DummyModuleResolver::new());
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
+        engine.on_progress(|operations| {
+            let check = operations % super::OPERATIONS_PER_INTERRUPT_CHECK == 0;
+            (check && RunningCell::interrupted()).then_some(Dynamic::UNIT)
+        });
         engine
     }
 
@@ -120,6 +153,7 @@ impl RhaiRunner {
                 at(pos)
             ),
             EvalAltResult::ErrorRuntime(value, pos) => format!("{value}{}", at(pos)),
+            EvalAltResult::ErrorTerminated(_, pos) => format!("cancelled{}", at(pos)),
             mut other => {
                 let pos = other.take_position();
                 format!("{other}{}", at(pos))

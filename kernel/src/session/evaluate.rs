@@ -54,8 +54,13 @@ pub(super) enum FitFailure {
 
 impl From<crate::model::ModelError> for FitFailure {
     fn from(error: crate::model::ModelError) -> Self {
+        use crate::model::ModelError::{Cancelled, Script};
         match error {
-            crate::model::ModelError::Cancelled { .. } => FitFailure::Cancelled(error.to_string()),
+            Cancelled { .. } => FitFailure::Cancelled(error.to_string()),
+            // A user's algorithm stopped by the interrupt ends as a script error.
+            Script { .. } if super::custom::RunningCell::interrupted() => {
+                FitFailure::Cancelled(error.to_string())
+            }
             other => FitFailure::Other(other.to_string()),
         }
     }

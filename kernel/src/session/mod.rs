@@ -147,6 +147,8 @@ impl Session {
 
     /// Runs a cell in the session's scope.
     pub fn execute(&mut self, cell_id: &str, code: &str) -> CellRun {
+        let interrupt = self.shared.borrow().host.interrupt.clone();
+        let _running = custom::RunningCell::enter(interrupt);
         {
             let mut shared = self.shared.borrow_mut();
             shared.missing.clear();
