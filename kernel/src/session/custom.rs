@@ -10,41 +10,11 @@
 
 use std::sync::Arc;
 
-use rhai::module_resolvers::DummyModuleResolver;
 use serde_json::Value;
 
 use super::*;
 use crate::model::script::{self, ScriptAlgorithm, ScriptPredictions, ScriptRunner, ScriptTarget};
 use crate::model::Task;
-
-thread_local! {
-    /// The host's interrupt while a cell runs on this thread. A user's algorithm runs in an
-    /// engine of its own (the runner is shared with the server and holds no session), which
-    /// asks this one, so cancelling a cell stops its algorithm's fit or predict too.
-    static RUNNING_CELL_INTERRUPT: RefCell<Option<Rc<dyn Fn() -> bool>>> =
-        const { RefCell::new(None) };
-}
-
-/// The running cell's interrupt, installed for as long as the guard lives.
-pub(super) struct RunningCell(Option<Rc<dyn Fn() -> bool>>);
-
-impl RunningCell {
-    pub(super) fn enter(interrupt: Option<Rc<dyn Fn() -> bool>>) -> RunningCell {
-        RunningCell(RUNNING_CELL_INTERRUPT.replace(interrupt))
-    }
-
-    /// Whether the host asked the running cell, if any, to stop.
-    pub(super) fn interrupted() -> bool {
-        let interrupt = RUNNING_CELL_INTERRUPT.with_borrow(Clone::clone);
-        interrupt.is_some_and(|interrupt| interrupt())
-    }
-}
-
-impl Drop for RunningCell {
-    fn drop(&mut self) {
-        RUNNING_CELL_INTERRUPT.set(self.0.take());
-    }
-}
 
 /// Runs users' Rhai algorithms within `limits`.
 #[derive(Debug, Clone, Copy)]
@@ -65,26 +35,12 @@ impl RhaiRunner {
     }
 
     /// A bare engine (Rhai's standard library, none of the kernel's functions) with the
-    /// limits of cells. Imports resolve to nothing and printing goes nowhere: an algorithm
-    /// runs on the server too, where it must not read files or write to the log.
+    /// limits of cells. Printing goes nowhere: an algorithm runs on the server too, where
+    /// it must not write to the log.
     fn engine(&self) -> Engine {
-        let limits = &self.limits;
-        let mut engine = Engine::new();
-        engine
-            .set_max_operations(limits.max_operations)
-            .set_max_call_levels(limits.max_call_levels)
-            .set_max_expr_depths(limits.max_expr_depth, limits.max_expr_depth)
-            .set_max_string_size(limits.max_string_size)
-            .set_max_array_size(limits.max_array_size)
-            .set_max_map_size(limits.max_map_size)
-            .set_fail_on_invalid_map_property(true)
-            .set_module_resolver(DummyModuleResolver::new());
+        let mut engine = bare_engine(&self.limits);
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
-        engine.on_progress(|operations| {
-            let check = operations % super::OPERATIONS_PER_INTERRUPT_CHECK == 0;
-            (check && RunningCell::interrupted()).then_some(Dynamic::UNIT)
-        });
         engine
     }
 

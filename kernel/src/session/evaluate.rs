@@ -20,17 +20,15 @@ use crate::validation::{self, FoldPlan};
 /// The host's clock now, or `None` when it gave none.
 /// A fit's monitor: reports to the host's progress and stops when its interrupt says so.
 pub(super) fn monitor(shared: &SharedState) -> impl FnMut(FitProgress) -> ControlFlow<()> {
-    let (progress, interrupt) = {
-        let host = &shared.borrow().host;
-        (host.progress.clone(), host.interrupt.clone())
-    };
+    let progress = shared.borrow().host.progress.clone();
     move |done| {
         if let Some(progress) = &progress {
             progress(done);
         }
-        match &interrupt {
-            Some(interrupt) if interrupt() => ControlFlow::Break(()),
-            _ => ControlFlow::Continue(()),
+        if RunningCell::interrupted() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
         }
     }
 }
@@ -58,9 +56,7 @@ impl From<crate::model::ModelError> for FitFailure {
         match error {
             Cancelled { .. } => FitFailure::Cancelled(error.to_string()),
             // A user's algorithm stopped by the interrupt ends as a script error.
-            Script { .. } if super::custom::RunningCell::interrupted() => {
-                FitFailure::Cancelled(error.to_string())
-            }
+            Script { .. } if RunningCell::interrupted() => FitFailure::Cancelled(error.to_string()),
             other => FitFailure::Other(other.to_string()),
         }
     }

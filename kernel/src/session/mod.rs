@@ -148,7 +148,7 @@ impl Session {
     /// Runs a cell in the session's scope.
     pub fn execute(&mut self, cell_id: &str, code: &str) -> CellRun {
         let interrupt = self.shared.borrow().host.interrupt.clone();
-        let _running = custom::RunningCell::enter(interrupt);
+        let _running = RunningCell::enter(interrupt);
         {
             let mut shared = self.shared.borrow_mut();
             shared.missing.clear();
@@ -411,7 +411,38 @@ fn fail(error: impl std::fmt::Display) -> Box<EvalAltResult> {
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
-fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
+thread_local! {
+    /// The host's interrupt while a cell runs on this thread, asked by the cell's engine, by
+    /// fits' monitors, and by the engines users' algorithms run in (the runner is shared
+    /// with the server and holds no session), so cancelling stops all of them.
+    static RUNNING_CELL_INTERRUPT: RefCell<Option<Rc<dyn Fn() -> bool>>> =
+        const { RefCell::new(None) };
+}
+
+/// The running cell's interrupt, installed for as long as the guard lives.
+struct RunningCell(Option<Rc<dyn Fn() -> bool>>);
+
+impl RunningCell {
+    fn enter(interrupt: Option<Rc<dyn Fn() -> bool>>) -> RunningCell {
+        RunningCell(RUNNING_CELL_INTERRUPT.replace(interrupt))
+    }
+
+    /// Whether the host asked the running cell, if any, to stop.
+    fn interrupted() -> bool {
+        let interrupt = RUNNING_CELL_INTERRUPT.with_borrow(Clone::clone);
+        interrupt.is_some_and(|interrupt| interrupt())
+    }
+}
+
+impl Drop for RunningCell {
+    fn drop(&mut self) {
+        RUNNING_CELL_INTERRUPT.set(self.0.take());
+    }
+}
+
+/// An engine with the cells' limits and no I/O, which stops when the running cell is
+/// cancelled: the base of the cells' engine and of users' algorithms' engines.
+fn bare_engine(limits: &Limits) -> Engine {
     let mut engine = Engine::new();
     engine
         .set_max_operations(limits.max_operations)
@@ -424,17 +455,15 @@ fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
         .set_fail_on_invalid_map_property(true)
         // Natively Rhai would resolve `import "path"` from the file system: cells do no I/O.
         .set_module_resolver(rhai::module_resolvers::DummyModuleResolver::new());
-    let interrupted = shared.clone();
-    engine.on_progress(move |operations| {
-        if operations % OPERATIONS_PER_INTERRUPT_CHECK != 0 {
-            return None;
-        }
-        let interrupt = interrupted.borrow().host.interrupt.clone();
-        match interrupt {
-            Some(interrupt) if interrupt() => Some(Dynamic::UNIT),
-            _ => None,
-        }
+    engine.on_progress(|operations| {
+        let check = operations % OPERATIONS_PER_INTERRUPT_CHECK == 0;
+        (check && RunningCell::interrupted()).then_some(Dynamic::UNIT)
     });
+    engine
+}
+
+fn build_engine(shared: &SharedState, limits: &Limits) -> Engine {
+    let mut engine = bare_engine(limits);
     let printed = shared.clone();
     engine.on_print(move |text| printed.borrow_mut().printed.push(text.to_string()));
     let debugged = shared.clone();
