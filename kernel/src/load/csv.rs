@@ -18,24 +18,44 @@ use crate::frame::DType;
 const MAX_RECORD: usize = 64 << 20;
 
 /// Records read per batch before their values are converted column by column.
-const BATCH: usize = 512;
+const BATCH: usize = 2048;
 
 /// A field's text: `input[start..end]`, or `scratch[start..end]` (an unescaped quoted
-/// field) when `start` has [`IN_SCRATCH`] set.
+/// field) when `start` has [`IN_SCRATCH`] set. Four-byte positions halve the memory the
+/// batches of spans take (and the cache they fill); they suffice because what the parser
+/// reads at once stays below 2 GiB (see [`MAX_INPUT`]).
 #[derive(Debug, Clone, Copy)]
 struct Span {
-    start: usize,
-    end: usize,
+    start: u32,
+    end: u32,
 }
 
-const IN_SCRATCH: usize = 1 << (usize::BITS - 1);
+const IN_SCRATCH: u32 = 1 << 31;
+
+/// The most bytes of a chunk parsed at once: a larger chunk is pushed in pieces of this
+/// size. What one call of [`CsvParser::parse`] reads is then at most twice this (a piece's
+/// unfinished tail, then as many bytes again to finish it), so positions stay below
+/// [`IN_SCRATCH`].
+const MAX_INPUT: usize = 1 << 28;
+
+impl Span {
+    #[inline(always)]
+    fn new(start: usize, end: usize) -> Span {
+        debug_assert!(end < IN_SCRATCH as usize);
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
 
 #[inline]
 fn text<'a>(input: &'a [u8], scratch: &'a [u8], span: Span) -> &'a [u8] {
+    let (start, end) = (span.start as usize, span.end as usize);
     if span.start & IN_SCRATCH == 0 {
-        &input[span.start..span.end]
+        &input[start..end]
     } else {
-        &scratch[span.start & !IN_SCRATCH..span.end]
+        &scratch[start & !(IN_SCRATCH as usize)..end]
     }
 }
 
@@ -78,6 +98,10 @@ struct Cutter {
     stops: [bool; 256],
     /// The line where the next record starts (1-based).
     line: u64,
+    /// Where the columns are split between the two threads of a large input (see
+    /// [`parse_batches`]): `None` until the first such input.
+    #[cfg(not(target_arch = "wasm32"))]
+    split: Option<usize>,
 }
 
 /// Padding around fields: spaces and tabs, unless the delimiter is one of them.
@@ -146,6 +170,7 @@ const EVERY_BYTE: u64 = 0x0101_0101_0101_0101;
 /// One bit per byte of `word` (bit `k` for byte `k`): whether it is the delimiter or a
 /// line end. Exact for every byte, unlike [`matches`], whose bits above the first match
 /// may be false alarms.
+#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
 #[inline(always)]
 fn stop_bits(word: u64, delimiter: u64) -> u64 {
     // Per byte, the high bit of ((x & 0x7F) + 0x7F) | x is set unless x is zero, and the
@@ -157,6 +182,36 @@ fn stop_bits(word: u64, delimiter: u64) -> u64 {
         & !LOW7;
     // Gathers the eight high bits into the top byte (no two products meet there).
     (hits >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// Bit `i` set when `block[i]` is the delimiter (`delimiter` in every byte) or a line end.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn block_stops(block: &[u8; 64], delimiter: u64) -> u64 {
+    let mut mask = 0;
+    for (k, word) in block.chunks_exact(8).enumerate() {
+        let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
+        mask |= stop_bits(word, delimiter) << (8 * k);
+    }
+    mask
+}
+
+/// Bit `i` set when `block[i]` is the delimiter (`delimiter` in every byte) or a line end:
+/// sixteen bytes per compare, about a tenth of the work of the eight-byte word tricks.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline(always)]
+fn block_stops(block: &[u8; 64], delimiter: u64) -> u64 {
+    use wide::u8x16;
+    let delimiter = u8x16::splat(delimiter as u8);
+    let lf = u8x16::splat(b'\n');
+    let cr = u8x16::splat(b'\r');
+    let mut mask = 0;
+    for (k, part) in block.chunks_exact(16).enumerate() {
+        let v = u8x16::new(part.try_into().unwrap_or([0; 16]));
+        let hits = v.simd_eq(delimiter) | v.simd_eq(lf) | v.simd_eq(cr);
+        mask |= u64::from(hits.to_bitmask()) << (16 * k);
+    }
+    mask
 }
 
 impl StopScan {
@@ -189,13 +244,8 @@ impl StopScan {
                 let delimiter = self.delimiter as u8;
                 return find_stop(input, p, delimiter, stops);
             };
-            let mut mask = 0;
-            for (k, word) in block.chunks_exact(8).enumerate() {
-                let word = u64::from_le_bytes(word.try_into().unwrap_or([0; 8]));
-                mask |= stop_bits(word, self.delimiter) << (8 * k);
-            }
             self.base = p;
-            self.mask = mask;
+            self.mask = block_stops(block, self.delimiter);
         }
     }
 }
@@ -268,12 +318,11 @@ fn tokenize(
                         rest = rest.get(i + 2..).unwrap_or(&[]);
                     }
                     scratch.extend_from_slice(rest);
-                    spans.push(Span {
-                        start: at | IN_SCRATCH,
-                        end: scratch.len(),
-                    });
+                    let mut span = Span::new(at, scratch.len());
+                    span.start |= IN_SCRATCH;
+                    spans.push(span);
                 } else {
-                    spans.push(Span { start, end: r });
+                    spans.push(Span::new(start, r));
                 }
                 p = r + 1;
                 while p < len && is_space(input[p], delimiter) {
@@ -301,7 +350,7 @@ fn tokenize(
                 while end > q && is_space(input[end - 1], delimiter) {
                     end -= 1;
                 }
-                spans.push(Span { start: q, end });
+                spans.push(Span::new(q, end));
                 p = r;
             }
         } else {
@@ -310,7 +359,7 @@ fn tokenize(
             while end > q && is_space(input[end - 1], delimiter) {
                 end -= 1;
             }
-            spans.push(Span { start: q, end });
+            spans.push(Span::new(q, end));
             p = r;
         }
         let blank =
@@ -368,6 +417,8 @@ impl CsvParser {
                 delimiter,
                 stops,
                 line: 1,
+                #[cfg(not(target_arch = "wasm32"))]
+                split: None,
             },
             header: options.header,
             nulls: options.nulls(),
@@ -382,6 +433,12 @@ impl CsvParser {
     }
 
     pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
+        chunk
+            .chunks(MAX_INPUT)
+            .try_for_each(|piece| self.push_piece(piece))
+    }
+
+    fn push_piece(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
         let mut rest = chunk;
         // Complete the pending record from the chunk's start, taking geometrically more
         // bytes each try so that a long record is scanned a bounded number of times.
@@ -710,11 +767,19 @@ fn parse_batches(
 }
 
 /// Natively, large inputs are cut on this thread while another converts the batches
-/// already cut; this thread converts some columns too (about a third of the converting, by
-/// an estimate of each column's cost), so that both have about as much to do. Each column
-/// converts its batches in order, as on one thread, so the result is the same; errors
-/// are compared by their place in the file, and one found converting comes before one
-/// found cutting (which stopped the cutting).
+/// already cut; this thread converts the last columns too, so that both have about as
+/// much to do. Each column converts its batches in order, as on one thread, so the result
+/// is the same whichever thread converts it; errors are compared by their place in the
+/// file, and one found converting comes before one found cutting (which stopped the
+/// cutting).
+///
+/// Where the columns are split starts from an estimate of their costs ([`split_point`])
+/// and then follows the time each thread worked: after each input, the thread that worked
+/// less takes one more column. (Waits are no guide: on a busy machine a thread mostly
+/// waits for the other to be scheduled.) The costs of cutting and converting depend on
+/// the file, so no fixed split balances every file; moving one column at a time, the split
+/// settles within a column of the balance, or alternates around it. Which thread converts
+/// a column changes only the time, never the result.
 #[cfg(not(target_arch = "wasm32"))]
 fn parse_batches(
     cutter: &mut Cutter,
@@ -726,41 +791,54 @@ fn parse_batches(
     batch: &mut Batch,
 ) -> Result<(), LoadError> {
     use std::sync::mpsc;
+    use std::time::{Duration, Instant};
     /// Below this, starting a thread costs more than it saves.
     const PIPELINE_MIN: usize = 256 << 10;
+    /// Batches cut and not yet converted, at most: enough that neither thread waits for
+    /// the other at every batch when the machine's other work delays one of them.
+    const IN_FLIGHT: usize = 4;
     /// Where a bad field is: batch, row, column, line.
     type Bad = (usize, usize, usize, u64);
     if input.len() - *pos < PIPELINE_MIN {
         return parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch);
     }
-    let split = split_point(columns);
+    let split = cutter
+        .split
+        .unwrap_or_else(|| split_point(columns))
+        .min(columns.len());
     let (theirs, ours) = columns.split_at_mut(split);
-    let (bad, cut_error) = std::thread::scope(|scope| {
-        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch)>(2);
+    let (bad, cut_error, our_work, their_work) = std::thread::scope(|scope| {
+        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch)>(IN_FLIGHT);
         let (give_back, empty) = mpsc::channel::<Batch>();
-        for _ in 0..2 {
+        for _ in 0..IN_FLIGHT {
             let mut spare = Batch::default();
             spare.reset(batch.width);
             let _ = give_back.send(spare);
         }
-        let converter = scope.spawn(move || -> Option<Bad> {
+        let converter = scope.spawn(move || -> (Option<Bad>, Duration) {
+            let mut work = Duration::ZERO;
             for (seq, batch) in to_convert {
+                let start = Instant::now();
                 let bad = convert_part(theirs, 0, input, &batch, nulls)
                     .map(|(row, c)| (seq, row, c, batch.lines[row]));
+                work += start.elapsed();
                 let _ = give_back.send(batch);
                 if bad.is_some() {
-                    return bad;
+                    return (bad, work);
                 }
             }
-            None
+            (None, work)
         });
         let mut cut_error = None;
         let mut our_bad: Option<Bad> = None;
+        let mut work = Duration::ZERO;
         let mut next = std::mem::take(batch);
         for seq in 0.. {
+            let start = Instant::now();
             let (more, error) = cutter.fill(input, eof, pos, &mut next);
             our_bad = convert_part(ours, split, input, &next, nulls)
                 .map(|(row, c)| (seq, row, c, next.lines[row]));
+            work += start.elapsed();
             if full.send((seq, next)).is_err() {
                 break;
             }
@@ -775,7 +853,7 @@ fn parse_batches(
             }
         }
         drop(full);
-        let their_bad = converter
+        let (their_bad, their_work) = converter
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         if let Ok(spare) = empty.try_recv() {
@@ -785,7 +863,14 @@ fn parse_batches(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        (bad, cut_error)
+        (bad, cut_error, work, their_work)
+    });
+    cutter.split = Some(if their_work > our_work {
+        split.saturating_sub(1)
+    } else if our_work > their_work {
+        (split + 1).min(columns.len())
+    } else {
+        split
     });
     if let Some((_, _, c, line)) = bad {
         return Err(utf8_error(line, c, &columns[c]));
@@ -794,10 +879,10 @@ fn parse_batches(
 }
 
 /// Where to split the columns between the converting thread (before) and the cutting one
-/// (after): the cutting thread takes the last columns, about a third of the estimated
-/// cost of converting. Floats and text (looked up in a dictionary or copied) cost about
-/// twice as much as ints and bools (measured on the benchmark's file, one column at a
-/// time). With this split both threads take about as much time on that file.
+/// (after) at first: the cutting thread takes the last columns, about a third of the
+/// estimated cost of converting. Floats and text (looked up in a dictionary or copied)
+/// cost about twice as much as ints and bools (measured on the benchmark's file, one
+/// column at a time).
 #[cfg(not(target_arch = "wasm32"))]
 fn split_point(columns: &[ColumnBuilder]) -> usize {
     let cost = |c: &ColumnBuilder| match c.dtype() {
@@ -996,7 +1081,7 @@ fn plain_records(
             {
                 return;
             }
-            batch.spans[field * BATCH + row] = Span { start, end };
+            batch.spans[field * BATCH + row] = Span::new(start, end);
             field += 1;
             let b = input[end];
             if b == delimiter {
@@ -1046,6 +1131,61 @@ mod tests {
                 ALPHABET[(state >> 33) as usize % ALPHABET.len()]
             })
             .collect()
+    }
+
+    /// Natively, however the columns are split between the two threads, and however the
+    /// split moves from one chunk to the next, the frame and its diagnostics are those of
+    /// a load on one thread.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn the_split_between_threads_changes_nothing() {
+        let mut text = String::from("id,city,score,late_float,late_str,flag,note\n");
+        for i in 0..60_000u64 {
+            let city = ["Oslo", "Lima", "", "Porto"][(i % 4) as usize];
+            let late_float = if i == 41_000 {
+                "0.25".into()
+            } else {
+                i.to_string()
+            };
+            let late_str = if i == 50_000 {
+                "n/a?".into()
+            } else {
+                (i * 7).to_string()
+            };
+            let flag = if i % 3 == 0 { "true" } else { "FALSE" };
+            let note = if i % 11 == 0 {
+                "\"a, \"\"b\"\"\""
+            } else {
+                "plain"
+            };
+            text.push_str(&format!(
+                "{i},{city},{}.{},{late_float},{late_str},{flag},{note}\n",
+                i % 997,
+                i % 100
+            ));
+        }
+        let load = |chunk: usize, split: Option<usize>| {
+            let mut parser = CsvParser::new(b',', &LoadOptions::default());
+            let mut splits = Vec::new();
+            for piece in text.as_bytes().chunks(chunk) {
+                if parser.columns.is_some() && parser.cutter.split.is_none() {
+                    parser.cutter.split = split;
+                }
+                parser.push(piece).unwrap();
+                splits.extend(parser.cutter.split);
+            }
+            (parser.finish().unwrap(), splits)
+        };
+        // Chunks below the two-thread threshold: one thread throughout.
+        let (serial, splits) = load(100_000, None);
+        assert!(splits.is_empty());
+        assert_eq!(serial.frame.row_count(), 60_000);
+        assert_eq!(serial.diagnostics.len(), 1, "{:?}", serial.diagnostics);
+        for start in [None, Some(0), Some(3), Some(7)] {
+            let (loaded, splits) = load(300_000, start);
+            assert!(splits.len() >= 3, "{splits:?}");
+            assert_eq!(loaded, serial, "starting from {start:?}, then {splits:?}");
+        }
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
