@@ -225,3 +225,34 @@ fn registry_models_load_back_into_a_notebook() {
     let bad = s.execute("c4", r#"load_model("income", 0)"#);
     assert!(format!("{:?}", bad.outputs).contains("count from 1"));
 }
+
+#[test]
+fn large_and_small_chunks_hash_to_the_files_sha256() {
+    use sha2::{Digest, Sha256};
+    let mut csv = String::from("age,income,member\n");
+    for i in 0..40_000 {
+        csv.push_str(&format!(
+            "{},{},{}\n",
+            20 + i % 50,
+            1000 * (i % 97),
+            i % 3 == 0
+        ));
+    }
+    assert!(
+        csv.len() > 512 * 1024,
+        "big enough to be hashed on a thread natively"
+    );
+    let expected = hex::encode(Sha256::digest(csv.as_bytes()));
+    for chunk in [csv.len(), 300 * 1024, 4096] {
+        let mut loader = Loader::new(oxbook_kernel::Format::Csv, Default::default())
+            .unwrap()
+            .named("big.csv");
+        for part in csv.as_bytes().chunks(chunk) {
+            loader.push(part).unwrap();
+        }
+        let loaded = loader.finish().unwrap();
+        assert_eq!(loaded.frame.row_count(), 40_000);
+        let dataset = loaded.frame.dataset().expect("a named load names its data");
+        assert_eq!(dataset.sha256, expected, "chunks of {chunk} bytes");
+    }
+}
