@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use oxbook_kernel::load::Loader;
+use oxbook_kernel::load::{Loaded, Loader};
 use oxbook_kernel::{ModelArtifact, Session};
 use oxbook_protocol::{
     CellStatus, DatasetRef, Effect, LoadRequest, LoadSource, RunContext, RunKind, RunSpec,
@@ -155,7 +155,8 @@ fn a_streamed_load_names_its_file_and_hash() {
         format: None,
         options: Default::default(),
     };
-    let mut loader = Loader::for_request(&request).unwrap();
+    // The host names the loader for the kernel to hash the bytes.
+    let mut loader = Loader::for_request(&request).unwrap().named("people.csv");
     for chunk in PEOPLE.as_bytes().chunks(7) {
         loader.push(chunk).unwrap();
     }
@@ -166,6 +167,28 @@ fn a_streamed_load_names_its_file_and_hash() {
         name: "people.csv".into(),
         sha256: PEOPLE_SHA256.into(),
     };
+    assert_eq!(runs(&run.effects)[0].dataset, Some(expected.clone()));
+
+    // Unnamed, the loader hashes nothing; a host that hashed the bytes itself (the
+    // browser's worker, with WebCrypto) names the frame's dataset, and runs name it.
+    let mut loader = Loader::for_request(&request).unwrap();
+    loader.push(PEOPLE.as_bytes()).unwrap();
+    let loaded = loader.finish().unwrap();
+    assert_eq!(
+        loaded.frame.dataset(),
+        None,
+        "an unnamed load hashes nothing"
+    );
+    let loaded = Loaded {
+        frame: loaded.frame.from_dataset(expected.clone()),
+        ..loaded
+    };
+    let (ok, outputs) = s.finish_load("hashed", Ok(loaded));
+    assert!(ok, "{outputs:?}");
+    let run = s.execute(
+        "c2",
+        r#"ridge(hashed.filter("age > 0"), ["age"], "income")"#,
+    );
     assert_eq!(runs(&run.effects)[0].dataset, Some(expected));
 }
 

@@ -3,11 +3,13 @@
 //! button stops it without losing the kernel's variables, an endless loop can be
 //! cancelled the same way, and a URL load streaming from another origin can be cancelled
 //! too (while a URL the browser may not read still loads through the server's fetch).
+//! Fits on streamed loads (a URL, a picked file) name their data with its sha256.
 
 use std::time::{Duration, Instant};
 
 use fantoccini::Locator;
 use oxbook_e2e::{Browser, Server, UI_TIMEOUT};
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -305,7 +307,7 @@ async fn answer(mut stream: TcpStream) {
         );
         let _ = stream.write_all(response.as_bytes()).await;
     } else if path.starts_with("/nocors.csv") {
-        let body = "city,visits\nOslo,3\nLisbon,5\nKyoto,8\n";
+        let body = NOCORS_CSV;
         let response = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\
              Connection: close\r\n\r\n{body}",
@@ -318,6 +320,8 @@ async fn answer(mut stream: TcpStream) {
             .await;
     }
 }
+
+const NOCORS_CSV: &str = "city,visits\nOslo,3\nLisbon,5\nKyoto,8\n";
 
 /// Types `url` into the Data panel and loads it into `variable`.
 async fn load_url(browser: &Browser, variable: &str, url: &str) {
@@ -338,6 +342,30 @@ async fn load_url(browser: &Browser, variable: &str, url: &str) {
         .wait_for("#load-url-button")
         .await
         .click()
+        .await
+        .unwrap();
+}
+
+/// Picks a file called `name` holding `text` in the Data panel, loading it into `variable`.
+async fn load_file(browser: &Browser, variable: &str, name: &str, text: &str) {
+    browser.wait_for("#load-file").await;
+    browser
+        .client
+        .execute(
+            "const variable = document.querySelector('#load-variable');\
+             variable.value = arguments[0];\
+             variable.dispatchEvent(new Event('input', { bubbles: true }));\
+             const transfer = new DataTransfer();\
+             transfer.items.add(new File([arguments[2]], arguments[1], { type: 'text/csv' }));\
+             const input = document.querySelector('#load-file');\
+             input.files = transfer.files;\
+             input.dispatchEvent(new Event('change', { bubbles: true }));",
+            vec![
+                serde_json::json!(variable),
+                serde_json::json!(name),
+                serde_json::json!(text),
+            ],
+        )
         .await
         .unwrap();
 }
@@ -437,6 +465,52 @@ async fn a_streaming_load_can_be_cancelled_and_cross_origin_loads_still_work() {
         "the cancelled load must not bind `endless`: {text}"
     );
     assert!(text.contains("endless"), "{text}");
+
+    // Fits on streamed loads' frames name their data: the URL or file name and the sha256
+    // of the bytes (which the worker has WebCrypto compute).
+    let picked = "age,income\n31,40\n45,62\n52,70\n";
+    load_file(&browser, "picked", "picked.csv", picked).await;
+    let result = browser
+        .wait_for("#load-result[data-variable='picked']")
+        .await;
+    let text = result.text().await.unwrap();
+    assert_eq!(
+        result.attr("data-ok").await.unwrap().as_deref(),
+        Some("true"),
+        "{text}"
+    );
+    let fits = add_cells(
+        &browser,
+        &[
+            r#"ridge(visits.derive("double", "visits * 2"), ["visits"], "double")"#,
+            r#"ridge(picked, ["age"], "income")"#,
+        ],
+    )
+    .await;
+    for id in &fits {
+        let text = run_ok(&browser, id).await;
+        assert!(text.contains("Recorded run "), "{text}");
+    }
+    let runs: Vec<serde_json::Value> = reqwest::get(format!("{}/api/runs", server.base_url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (name, bytes) in [
+        (format!("{tables}/nocors.csv"), NOCORS_CSV),
+        ("picked.csv".into(), picked),
+    ] {
+        let fit = runs
+            .iter()
+            .find(|r| r["kind"] == "fit" && r["dataset"]["name"] == name.as_str())
+            .unwrap_or_else(|| panic!("a fit on {name}: {runs:?}"));
+        assert_eq!(
+            fit["dataset"]["sha256"],
+            hex::encode(Sha256::digest(bytes.as_bytes())),
+            "{fit}"
+        );
+    }
 
     // Images still show under the page's embedder policy: a plot (a `data:` URL) and an
     // image a markdown cell links from another site.

@@ -29,18 +29,21 @@ mod worker {
     use std::rc::Rc;
 
     use oxbook_frontend::loading::{
-        open_source, pump_cancellable, ProgressThrottle, SourceError, CHUNK_BYTES,
-        PROGRESS_INTERVAL_MS,
+        js_text, open_source, pump_cancellable, ByteSource, ProgressThrottle, SourceError,
+        CHUNK_BYTES, PROGRESS_INTERVAL_MS,
     };
     use oxbook_frontend::worker_wire::{
         open_envelope, Interrupt, InterruptFlags, LoadRoute, LoadRouteReport, PanicReport,
     };
     use oxbook_kernel::load::{Format, LoadError, LoadOptions, Loaded, Loader};
     use oxbook_kernel::Session;
-    use oxbook_protocol::{CellError, KernelEvent, KernelRequest, LoadRequest, Output};
+    use oxbook_protocol::{
+        CellError, DatasetRef, KernelEvent, KernelRequest, LoadRequest, LoadSource, Output,
+    };
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent};
+    use wasm_bindgen_futures::JsFuture;
+    use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent, SubtleCrypto};
 
     /// The page's interrupt flags, once it sent them (never, when it is not cross-origin
     /// isolated: then nothing can be cancelled but by ending the worker).
@@ -247,6 +250,16 @@ mod worker {
         let format = Format::resolve(format.as_deref(), &opened.name)?;
         let options = LoadOptions::from_json(&request.options)?;
         let mut loader = Loader::new(format, options)?;
+        // The frame names its data by the request's file name or URL (as the kernel's
+        // `Loader::for_request` sees it) and the sha256 of the bytes.
+        let name = match &request.source {
+            LoadSource::File { name, .. } => name.clone(),
+            LoadSource::Url { url } => url.clone(),
+        };
+        let mut hashing = Hashing::start(scope, &opened.bytes, opened.total);
+        if matches!(hashing, Hashing::Kernel) {
+            loader = loader.named(name.clone());
+        }
 
         let mut throttle = ProgressThrottle::new(PROGRESS_INTERVAL_MS);
         let load_id = request.load_id.clone();
@@ -269,6 +282,7 @@ mod worker {
             opened.total,
             CHUNK_BYTES,
             |chunk| {
+                hashing.keep(chunk);
                 loader.push(chunk).map_err(|e| {
                     let text = e.to_string();
                     refused = Some(e);
@@ -293,7 +307,114 @@ mod worker {
                 bytes_total: Some(bytes),
             },
         );
-        Ok(loader.finish()?)
+        let mut loaded = loader.finish()?;
+        match hashing.finish().await {
+            Ok(Some(sha256)) => {
+                loaded.frame = loaded.frame.from_dataset(DatasetRef { name, sha256 })
+            }
+            Ok(None) => {}
+            // The frame is still good; only its runs' lineage goes without the data's name.
+            Err(e) => web_sys::console::warn_1(
+                &format!("kernel worker: hashing {name} failed: {}", js_text(&e)).into(),
+            ),
+        }
+        Ok(loaded)
+    }
+
+    /// Bytes above this are hashed by the kernel as they stream (`Loader::named`):
+    /// WebCrypto's digest takes all the bytes in one buffer, which must fit in memory.
+    const DIGEST_CAP_BYTES: u64 = 1 << 30;
+
+    /// How a streamed load's bytes get the sha256 that names the frame's dataset. Hashing
+    /// in wasm (one thread, no SHA instructions) costs about as much as parsing, so the
+    /// worker has the browser's WebCrypto do it natively, off this thread, when it can.
+    enum Hashing {
+        /// The kernel's loader hashes the bytes as they are pushed: for sources above
+        /// [`DIGEST_CAP_BYTES`], and where there is no WebCrypto. `crypto.subtle` exists
+        /// only in secure contexts (https, or http on localhost): a page served over plain
+        /// http from another host has none.
+        Kernel,
+        /// WebCrypto's digest of the whole file, started before parsing so both run at once.
+        File(js_sys::Promise),
+        /// A response's chunks as they arrive, for WebCrypto to digest at the end.
+        Kept {
+            subtle: SubtleCrypto,
+            chunks: js_sys::Array,
+            bytes: u64,
+        },
+        /// A response of unknown length grew past [`DIGEST_CAP_BYTES`] while being kept:
+        /// too late for the kernel to hash from the start, so the frame names no data.
+        Dropped,
+    }
+
+    impl Hashing {
+        fn start(
+            scope: &DedicatedWorkerGlobalScope,
+            bytes: &ByteSource,
+            total: Option<u64>,
+        ) -> Hashing {
+            let Some(subtle) = subtle_crypto(scope) else {
+                return Hashing::Kernel;
+            };
+            if total.is_some_and(|total| total > DIGEST_CAP_BYTES) {
+                return Hashing::Kernel;
+            }
+            match bytes {
+                ByteSource::Blob(blob) => {
+                    let blob = blob.clone();
+                    Hashing::File(wasm_bindgen_futures::future_to_promise(async move {
+                        let buffer = JsFuture::from(blob.array_buffer()).await?;
+                        let digest = subtle
+                            .digest_with_str_and_buffer_source("SHA-256", buffer.unchecked_ref())?;
+                        JsFuture::from(digest).await
+                    }))
+                }
+                ByteSource::Stream(_) => Hashing::Kept {
+                    subtle,
+                    chunks: js_sys::Array::new(),
+                    bytes: 0,
+                },
+            }
+        }
+
+        /// Keeps a response's chunk (a copy in JS memory) for the digest at the end.
+        fn keep(&mut self, chunk: &[u8]) {
+            if let Hashing::Kept { chunks, bytes, .. } = self {
+                *bytes += chunk.len() as u64;
+                if *bytes > DIGEST_CAP_BYTES {
+                    web_sys::console::warn_1(
+                        &"kernel worker: the response is too large to hash; its frame names no data set".into(),
+                    );
+                    *self = Hashing::Dropped;
+                } else {
+                    chunks.push(&js_sys::Uint8Array::from(chunk));
+                }
+            }
+        }
+
+        /// The bytes' sha256 in hex, when this hashes them (the kernel's own is in the frame).
+        async fn finish(self) -> Result<Option<String>, JsValue> {
+            let digest = match self {
+                Hashing::Kernel | Hashing::Dropped => return Ok(None),
+                Hashing::File(digest) => JsFuture::from(digest).await?,
+                Hashing::Kept { subtle, chunks, .. } => {
+                    let blob = Blob::new_with_u8_array_sequence(&chunks)?;
+                    let buffer = JsFuture::from(blob.array_buffer()).await?;
+                    let digest = subtle
+                        .digest_with_str_and_buffer_source("SHA-256", buffer.unchecked_ref())?;
+                    JsFuture::from(digest).await?
+                }
+            };
+            let digest = js_sys::Uint8Array::new(&digest).to_vec();
+            Ok(Some(digest.iter().map(|b| format!("{b:02x}")).collect()))
+        }
+    }
+
+    /// The worker's WebCrypto, when it has one (see [`Hashing::Kernel`]).
+    fn subtle_crypto(scope: &DedicatedWorkerGlobalScope) -> Option<SubtleCrypto> {
+        let crypto = scope.crypto().ok()?;
+        let subtle = js_sys::Reflect::get(&crypto, &"subtle".into()).ok()?;
+        subtle.dyn_into::<SubtleCrypto>().ok()
     }
 
     /// The kernel's rule for variable names.

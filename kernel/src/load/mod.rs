@@ -406,14 +406,17 @@ impl Loader {
     }
 
     /// A loader for the worker's [`LoadRequest`](oxbook_protocol::LoadRequest): its
-    /// format, or the one the file name or URL implies, and its options.
+    /// format, or the one the file name or URL implies, and its options. It is unnamed:
+    /// the caller names it ([`Loader::named`]) for the kernel to hash the bytes, or hashes
+    /// them itself and gives the frame [`Frame::from_dataset`] (the browser's worker has
+    /// WebCrypto hash them natively, off its one thread).
     pub fn for_request(request: &oxbook_protocol::LoadRequest) -> Result<Loader, LoadError> {
         let name = match &request.source {
             oxbook_protocol::LoadSource::File { name, .. } => name,
             oxbook_protocol::LoadSource::Url { url } => url,
         };
         let format = Format::resolve(request.format.as_deref(), name)?;
-        Ok(Loader::new(format, LoadOptions::from_json(&request.options)?)?.named(name))
+        Loader::new(format, LoadOptions::from_json(&request.options)?)
     }
 
     /// Parses the next bytes of the file. After an error, every call gives that error.
