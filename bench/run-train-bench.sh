@@ -104,7 +104,7 @@ with threadpool_limits(limits=1):
                                                           random_state=42), x_train, y_train)
     report("gradient_boosting", len(train), s, accuracy=m.score(x_test, y_test))
     s, m = best_of(lambda: KMeans(n_clusters=8, n_init=1, random_state=7), x)
-    report("kmeans", len(x), s, inertia=m.inertia_)
+    report("kmeans", len(x), s, inertia=m.inertia_, iterations=int(m.n_iter_))
 PY
 
 python3 - "$OUT" <<'PY'
@@ -132,4 +132,14 @@ for task in ("logistic_regression", "random_forest", "gradient_boosting", "kmean
           f"{a['seconds'] / b['seconds']:9.2f} {wasm_ratio}   {fmt(a[key]):>10} "
           f"{wasm_score:>10} {fmt(b[key]):>10}  {key}")
 print("ratios: the kernel's seconds / scikit-learn's (below 1 is faster)")
+# k-means: each side's seeding leads to its own number of Lloyd iterations.
+sides = [("native", ours), ("wasm", wasm), ("sklearn", theirs)]
+per = {n: r["kmeans"]["seconds"] / r["kmeans"]["iterations"]
+       for n, r in sides if "kmeans" in r and r["kmeans"].get("iterations")}
+print("k-means iterations: " + ", ".join(
+    f"{n} {r['kmeans']['iterations']:.0f}" for n, r in sides if "kmeans" in r
+    and r["kmeans"].get("iterations")))
+if "sklearn" in per:
+    print("k-means seconds per iteration (init included): " + ", ".join(
+        f"{n} {v * 1000:.2f} ms ({v / per['sklearn']:.2f}x)" for n, v in per.items()))
 PY
