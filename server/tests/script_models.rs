@@ -7,8 +7,8 @@ mod common;
 
 use axum::http::{Method, StatusCode};
 use common::TestApp;
-use oxbook_kernel::{ModelArtifact, Session};
-use oxbook_protocol::{CellStatus, Effect, InvocationResponse};
+use oxbook_kernel::ModelArtifact;
+use oxbook_protocol::InvocationResponse;
 use serde_json::{json, Map, Value};
 
 /// A notebook cell that scales two columns, fits a nearest-class-mean classifier written
@@ -51,15 +51,7 @@ save_model(fit(df, nearest_mean, ["a", "b"], "label"), "nearest")
 "#;
 
 fn script_artifact() -> String {
-    let run = Session::new().execute("train", CELL);
-    assert_eq!(run.status, CellStatus::Done, "{run:?}");
-    run.effects
-        .into_iter()
-        .find_map(|effect| match effect {
-            Effect::SaveModel { artifact, .. } => Some(artifact),
-            _ => None,
-        })
-        .expect("save_model yields a SaveModel effect")
+    common::artifact_of(CELL)
 }
 
 #[tokio::test]

@@ -29,8 +29,13 @@ save_model(m, "m")"#;
 
 /// A real artifact, made by the kernel exactly as a notebook cell makes one.
 pub fn kernel_artifact() -> String {
+    artifact_of(TRAIN_CELL)
+}
+
+/// The artifact `cell` saves with `save_model`, run in a fresh kernel session.
+pub fn artifact_of(cell: &str) -> String {
     let mut session = Session::new();
-    let run = session.execute("train", TRAIN_CELL);
+    let run = session.execute("train", cell);
     assert_eq!(
         run.status,
         CellStatus::Done,
