@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::datetime::parse_datetime;
 use crate::frame::{Column, ColumnData, DType, Frame};
-use crate::model::{task_of, FittedModel, Matrix, Output, Settings, Task, ALGORITHMS};
+use crate::model::{FittedModel, Matrix, Output, Settings, Task, ALGORITHMS};
 use crate::recipe::Recipe;
 
 /// The artifact format this kernel writes; it reads this and older ones. Bump it whenever
@@ -359,36 +359,22 @@ impl ModelArtifact {
                 self.format_version
             ));
         }
-        let script = match (&self.settings, &self.fitted) {
-            (Settings::Script(s), FittedModel::Script(_)) => {
-                s.validate().map_err(ArtifactError::Inconsistent)?;
-                if s.name != self.algorithm || s.task != self.task {
-                    return inconsistent(format!(
-                        "algorithm is '{}' ({}) but its code is '{}' ({})",
-                        self.algorithm, self.task, s.name, s.task
-                    ));
-                }
-                true
-            }
-            (Settings::Script(_), _) | (_, FittedModel::Script(_)) => {
-                return inconsistent(
-                    "the settings and the fitted parameters are of different algorithms".into(),
-                )
-            }
-            _ => false,
-        };
-        if !script
-            && (self.settings.algorithm_name() != self.algorithm
-                || self.fitted.algorithm_name() != self.algorithm)
+        if let Settings::Script(s) = &self.settings {
+            s.validate().map_err(ArtifactError::Inconsistent)?;
+        }
+        // A user's algorithm goes by its own name; its settings and parameters are both
+        // "script" ones.
+        if self.settings.name() != self.algorithm
+            || self.fitted.algorithm_name() != self.settings.algorithm_name()
         {
             return inconsistent(format!(
                 "algorithm is '{}' but settings are for '{}' and parameters for '{}'",
                 self.algorithm,
-                self.settings.algorithm_name(),
+                self.settings.name(),
                 self.fitted.algorithm_name()
             ));
         }
-        if !script && task_of(&self.algorithm) != Some(self.task) {
+        if self.settings.task() != self.task {
             return inconsistent(format!(
                 "task is {} but '{}' does {}",
                 self.task,

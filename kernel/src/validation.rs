@@ -2,13 +2,14 @@
 //! one left out, for every fold, and summarise each score by its mean and standard
 //! deviation over the folds.
 
+use std::collections::BTreeMap;
+
 use crate::artifact::ModelArtifact;
 use crate::frame::Frame;
 use crate::metrics::{self, Average, MetricError, OvrAverage};
 use crate::model::{fit, FitProgress, ModelError, Monitor, Settings, Task};
 use crate::split::{self, FoldError};
 use crate::transform::Cell;
-use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CrossValidationError {

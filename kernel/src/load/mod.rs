@@ -487,6 +487,12 @@ impl Loader {
         self.consumed
     }
 
+    /// Loads a whole file held in memory: one push, then [`Loader::finish`].
+    pub fn load_all(mut self, bytes: &[u8]) -> Result<Loaded, LoadError> {
+        self.push(bytes)?;
+        self.finish()
+    }
+
     /// Ends the file: the frame, or why there is none.
     pub fn finish(mut self) -> Result<Loaded, LoadError> {
         if let Some(error) = self.failed {
@@ -540,9 +546,7 @@ fn hash_while(
 
 /// Loads a whole file held in memory.
 pub fn load(format: Format, options: LoadOptions, bytes: &[u8]) -> Result<Loaded, LoadError> {
-    let mut loader = Loader::new(format, options)?;
-    loader.push(bytes)?;
-    loader.finish()
+    Loader::new(format, options)?.load_all(bytes)
 }
 
 /// Parses a whole CSV document with the default options. Never panics, whatever the bytes.

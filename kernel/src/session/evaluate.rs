@@ -17,7 +17,6 @@ use crate::model::{FitProgress, Settings, Task};
 use crate::plot::model::{self as model_plots, Curve, CurveKind};
 use crate::validation::{self, FoldPlan};
 
-/// The host's clock now, or `None` when it gave none.
 /// A fit's monitor: reports to the host's progress and stops when its interrupt says so.
 pub(super) fn monitor(shared: &SharedState) -> impl FnMut(FitProgress) -> ControlFlow<()> {
     let progress = shared.borrow().host.progress.clone();
@@ -33,49 +32,21 @@ pub(super) fn monitor(shared: &SharedState) -> impl FnMut(FitProgress) -> Contro
     }
 }
 
-/// A failed fit as a script error; a cancelled one stops the cell as cancelled, saying
-/// how far it got.
-pub(super) fn fit_failed(error: impl Into<FitFailure>) -> Box<EvalAltResult> {
-    match error.into() {
-        FitFailure::Cancelled(message) => Box::new(EvalAltResult::ErrorTerminated(
-            message.into(),
+/// A failed fit as a script error. A fit that fails while the host is interrupting the
+/// cell (a built-in one that stopped between units, a user's algorithm whose engine was
+/// stopped, a cross-validation fold) stops the cell as cancelled, saying how far it got.
+pub(super) fn fit_failed(error: impl std::fmt::Display) -> Box<EvalAltResult> {
+    if RunningCell::interrupted() {
+        Box::new(EvalAltResult::ErrorTerminated(
+            error.to_string().into(),
             Position::NONE,
-        )),
-        FitFailure::Other(message) => fail(message),
+        ))
+    } else {
+        fail(error)
     }
 }
 
-pub(super) enum FitFailure {
-    Cancelled(String),
-    Other(String),
-}
-
-impl From<crate::model::ModelError> for FitFailure {
-    fn from(error: crate::model::ModelError) -> Self {
-        use crate::model::ModelError::{Cancelled, Script};
-        match error {
-            Cancelled { .. } => FitFailure::Cancelled(error.to_string()),
-            // A user's algorithm stopped by the interrupt ends as a script error.
-            Script { .. } if RunningCell::interrupted() => FitFailure::Cancelled(error.to_string()),
-            other => FitFailure::Other(other.to_string()),
-        }
-    }
-}
-
-impl From<validation::CrossValidationError> for FitFailure {
-    fn from(error: validation::CrossValidationError) -> Self {
-        use validation::CrossValidationError::{Fit, Model};
-        match &error {
-            Fit { source, .. } | Model(source)
-                if matches!(source, crate::model::ModelError::Cancelled { .. }) =>
-            {
-                FitFailure::Cancelled(error.to_string())
-            }
-            _ => FitFailure::Other(error.to_string()),
-        }
-    }
-}
-
+/// The host's clock now, or `None` when it gave none.
 pub(super) fn now(shared: &SharedState) -> Option<f64> {
     let clock = shared.borrow().host.clock.clone();
     clock.map(|clock| clock())

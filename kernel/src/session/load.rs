@@ -52,9 +52,7 @@ fn read(shared: &SharedState, url: &str, name: &str, format: Format, options: Ma
     let mut guard = shared.borrow_mut();
     let shared = &mut *guard;
     let ask = |missing: &mut Vec<String>| {
-        if !missing.iter().any(|u| u == url) {
-            missing.push(url.to_string());
-        }
+        ask_for(missing, url);
         // A stand-in so that the rest of the cell can run and ask for the other files it
         // needs; the run is rolled back whatever happens.
         Ok(Frame::default())
@@ -68,11 +66,7 @@ fn read(shared: &SharedState, url: &str, name: &str, format: Format, options: Ma
             let Some(bytes) = &file.bytes else {
                 return ask(&mut shared.missing);
             };
-            let result = Loader::new(format, options).and_then(|loader| {
-                let mut loader = loader.named(name);
-                loader.push(bytes)?;
-                loader.finish()
-            });
+            let result = Loader::new(format, options).and_then(|l| l.named(name).load_all(bytes));
             file.parsed.push((key, result.clone()));
             result
         }
@@ -125,14 +119,17 @@ fn load_dataset(shared: &SharedState, name: &str, mut options: Map) -> Res<Frame
 pub(super) fn provided_bytes(shared: &SharedState, url: &str) -> Option<Vec<u8>> {
     let mut guard = shared.borrow_mut();
     let shared = &mut *guard;
-    match shared.files.get(url).and_then(|f| f.bytes.clone()) {
-        Some(bytes) => Some(bytes),
-        None => {
-            if !shared.missing.iter().any(|u| u == url) {
-                shared.missing.push(url.to_string());
-            }
-            None
-        }
+    let bytes = shared.files.get(url).and_then(|f| f.bytes.clone());
+    if bytes.is_none() {
+        ask_for(&mut shared.missing, url);
+    }
+    bytes
+}
+
+/// Adds `url` to the files the cell waits for, once.
+fn ask_for(missing: &mut Vec<String>, url: &str) {
+    if !missing.iter().any(|u| u == url) {
+        missing.push(url.to_string());
     }
 }
 

@@ -109,8 +109,6 @@ pub(super) fn registry_name(name: &str) -> Res<()> {
     }
 }
 
-/// Fits `algorithm` on `df`: predicting `target` for a classifier or regressor, without
-/// one for an unsupervised model.
 /// `algorithm`'s settings from a cell's map (all defaults without one), validated.
 pub(super) fn settings_of(algorithm: &str, options: Option<Map>) -> Res<Settings> {
     let options = match options {
@@ -120,6 +118,8 @@ pub(super) fn settings_of(algorithm: &str, options: Option<Map>) -> Res<Settings
     Settings::from_json(algorithm, options).map_err(fail)
 }
 
+/// Fits `algorithm` on `df`: predicting `target` for a classifier or regressor, without
+/// one for an unsupervised model.
 pub(super) fn train(
     shared: &SharedState,
     algorithm: &str,
