@@ -48,6 +48,16 @@ pub enum LoadSource {
     Url { url: String },
 }
 
+impl LoadSource {
+    /// What the bytes are called: the file's name or the URL.
+    pub fn name(&self) -> &str {
+        match self {
+            LoadSource::File { name, .. } => name,
+            LoadSource::Url { url } => url,
+        }
+    }
+}
+
 /// What the kernel tells the page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum KernelEvent {

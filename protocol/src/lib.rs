@@ -21,7 +21,7 @@ pub use model::{
 };
 pub use notebook::{
     Cell, CellError, CellId, CellKind, MimeBundle, Notebook, NotebookId, NotebookSummary, Output,
-    TableColumn, TableData, NOTEBOOK_SCHEMA_VERSION,
+    TableColumn, TableData, CANCELLED, NOTEBOOK_SCHEMA_VERSION,
 };
 pub use run::{is_valid_run_id, DatasetRef, RunContext, RunKind, RunRecord, RunSpec, RUN_ID_RULE};
 

@@ -119,6 +119,9 @@ pub struct TableColumn {
     pub dtype: String,
 }
 
+/// The `ename` of a cell or load the user cancelled: the kernel gives it, hosts act on it.
+pub const CANCELLED: &str = "Cancelled";
+
 /// An error shown under a cell, with where in the cell it happened when known.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CellError {

@@ -274,7 +274,7 @@ pub async fn run_cancellable(
             let message = error
                 .map(render_error)
                 .unwrap_or_else(|| format!("the cell ended {:?}", run.status).to_lowercase());
-            if error.is_some_and(|e| e.ename == "Cancelled") {
+            if error.is_some_and(|e| e.ename == oxbook_protocol::CANCELLED) {
                 return Err(RunError::Cancelled {
                     index,
                     id: cell.id.clone(),

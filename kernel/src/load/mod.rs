@@ -411,10 +411,7 @@ impl Loader {
     /// them itself and gives the frame [`Frame::from_dataset`] (the browser's worker has
     /// WebCrypto hash them natively, off its one thread).
     pub fn for_request(request: &oxbook_protocol::LoadRequest) -> Result<Loader, LoadError> {
-        let name = match &request.source {
-            oxbook_protocol::LoadSource::File { name, .. } => name,
-            oxbook_protocol::LoadSource::Url { url } => url,
-        };
+        let name = request.source.name();
         let format = Format::resolve(request.format.as_deref(), name)?;
         Loader::new(format, LoadOptions::from_json(&request.options)?)
     }

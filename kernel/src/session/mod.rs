@@ -330,7 +330,7 @@ impl Session {
                     Ok(why) => format!("the cell was cancelled: {why}"),
                     Err(_) => "the cell was cancelled".to_string(),
                 };
-                located("Cancelled", message, pos)
+                located(oxbook_protocol::CANCELLED, message, pos)
             }
             EvalAltResult::ErrorTooManyOperations(pos) => located(
                 "LimitExceeded",
