@@ -164,13 +164,14 @@ struct StopScan {
     delimiter: u64,
 }
 
+#[cfg(target_arch = "wasm32")]
 const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
 const EVERY_BYTE: u64 = 0x0101_0101_0101_0101;
 
 /// One bit per byte of `word` (bit `k` for byte `k`): whether it is the delimiter or a
 /// line end. Exact for every byte, unlike [`matches`], whose bits above the first match
 /// may be false alarms.
-#[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+#[cfg(target_arch = "wasm32")]
 #[inline(always)]
 fn stop_bits(word: u64, delimiter: u64) -> u64 {
     // Per byte, the high bit of ((x & 0x7F) + 0x7F) | x is set unless x is zero, and the

@@ -24,6 +24,7 @@ mod json;
 mod parquet;
 
 pub use infer::DEFAULT_NULLS;
+pub use parquet::codec_name as parquet_codec_name;
 pub use parquet::reads_codec as parquet_reads_codec;
 
 /// A file format the kernel reads.

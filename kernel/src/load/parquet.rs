@@ -75,7 +75,7 @@ pub fn reads_codec(codec: Compression) -> bool {
 }
 
 /// The name a codec goes by (`ZSTD`, not `ZSTD(ZstdLevel(1))`: a reader has no level).
-fn codec_name(codec: Compression) -> String {
+pub fn codec_name(codec: Compression) -> String {
     let name = codec.to_string();
     match name.split_once('(') {
         Some((base, _)) => base.to_string(),
@@ -179,20 +179,11 @@ impl Thrift<'_> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let byte = self.byte()?;
-            value |= u64::from(byte & 0x7F) << shift;
-            if byte & 0x80 == 0 {
-                return Some(value);
-            }
-        }
-        None
+        leb128(self.data, &mut self.at).ok()
     }
 
     fn zigzag(&mut self) -> Option<i64> {
-        let u = self.varint()?;
-        Some((u >> 1) as i64 ^ -((u & 1) as i64))
+        self.varint().map(zigzag)
     }
 
     /// PageHeader: field 2 is the uncompressed size, field 3 the compressed size.
@@ -676,6 +667,30 @@ fn delta_binary_packed(
     Ok((count as u64, bits.byte_offset().max(block_end)))
 }
 
+enum Leb128Error {
+    Short,
+    Overlong,
+}
+
+/// The unsigned LEB128 integer at `data[*at..]`, of at most 10 bytes (Thrift's varints and
+/// the delta encodings' integers); `at` moves past the bytes read.
+fn leb128(data: &[u8], at: &mut usize) -> Result<u64, Leb128Error> {
+    let mut value = 0u64;
+    for shift in (0..64).step_by(7) {
+        let byte = *data.get(*at).ok_or(Leb128Error::Short)?;
+        *at += 1;
+        value |= u64::from(byte & 0x7F) << shift;
+        if byte & 0x80 == 0 {
+            return Ok(value);
+        }
+    }
+    Err(Leb128Error::Overlong)
+}
+
+fn zigzag(u: u64) -> i64 {
+    (u >> 1) as i64 ^ -((u & 1) as i64)
+}
+
 /// A little-endian bit reader, as the crate's.
 struct Bits<'a> {
     data: &'a [u8],
@@ -697,25 +712,21 @@ impl Bits<'_> {
     /// An unsigned LEB128 integer of at most 10 bytes (the crate panics past that).
     fn vlq(&mut self) -> Result<i64, String> {
         self.align();
-        let mut value: i64 = 0;
-        for i in 0..10 {
-            let byte = *self
-                .data
-                .get(self.bit / 8)
-                .ok_or("not enough data for an integer")?;
-            self.bit += 8;
-            value |= i64::from(byte & 0x7F) << (7 * i);
-            if byte & 0x80 == 0 {
-                return Ok(value);
+        let mut at = self.bit / 8;
+        let value = leb128(self.data, &mut at);
+        self.bit = at * 8;
+        match value {
+            Ok(value) => Ok(value as i64),
+            Err(Leb128Error::Short) => Err("not enough data for an integer".into()),
+            Err(Leb128Error::Overlong) => {
+                self.overlong = true;
+                Err("an integer longer than 10 bytes".into())
             }
         }
-        self.overlong = true;
-        Err("an integer longer than 10 bytes".into())
     }
 
     fn zigzag(&mut self) -> Result<i64, String> {
-        let u = self.vlq()? as u64;
-        Ok((u >> 1) as i64 ^ -((u & 1) as i64))
+        self.vlq().map(|u| zigzag(u as u64))
     }
 
     fn take(&mut self, width: usize) -> Result<u64, String> {
