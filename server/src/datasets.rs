@@ -22,6 +22,7 @@ use object_store::{ObjectStore, ObjectStoreExt, WriteMultipart};
 use oxbook_protocol::{DatasetColumn, DatasetFormat, DatasetInfo};
 use parquet::errors::ParquetError;
 use sha2::{Digest, Sha256};
+use tokio_util::io::ReaderStream;
 
 use crate::store::{now_timestamp, Store, StoreError};
 
@@ -237,24 +238,31 @@ where
 {
     // A fresh key per upload is what makes a replacement atomic (S3 has no rename).
     let key = format!("{}-{name}", uuid::Uuid::new_v4().simple());
-    let received = if format == DatasetFormat::Parquet {
+    // What the store did to the file on the way, and the codecs of a Parquet file stored
+    // in codecs the kernel cannot decode.
+    let (received, notes, undecodable) = if format == DatasetFormat::Parquet {
         let spooled = spool(config, body).await?;
-        let prepared = tokio::task::spawn_blocking(move || prepare_parquet(spooled)).await?;
+        let prepared = tokio::task::spawn_blocking(move || prepare_parquet(spooled)).await??;
         let file = tokio::fs::File::from_std(prepared.file);
-        let stream = file_stream(file);
+        let stream = ReaderStream::with_capacity(file, SPOOL_CHUNK);
         // The cap was the upload's; a conversion may come out a little larger.
-        let mut stored = put_stream(objects, config, u64::MAX, &key, stream).await?;
-        stored.notes = prepared.notes;
-        stored
+        let received = put_stream(objects, config, u64::MAX, &key, stream).await?;
+        (received, prepared.notes, prepared.undecodable)
     } else {
-        put_stream(objects, config, config.max_upload_bytes, &key, body).await?
+        let received = put_stream(objects, config, config.max_upload_bytes, &key, body).await?;
+        (received, Vec::new(), None)
     };
 
     let limit = config.infer_max_bytes;
     let kept = received.kept;
-    let inferred = tokio::task::spawn_blocking(move || match kept {
-        Some(bytes) => infer_schema(format, &bytes),
-        None => Inferred::unknown(format!(
+    let inferred = tokio::task::spawn_blocking(move || match (undecodable, kept) {
+        // The kernel would refuse it, with a hint to upload it here.
+        (Some(codecs), _) => Inferred::unknown(format!(
+            "schema unknown: the file is compressed with {codecs}, which the kernel cannot \
+             decode: save it with snappy, gzip, lz4 or brotli compression and upload it again"
+        )),
+        (None, Some(bytes)) => infer_schema(format, &bytes),
+        (None, None) => Inferred::unknown(format!(
             "schema unknown: the file is larger than the {limit} bytes the server reads to \
              infer a schema"
         )),
@@ -267,7 +275,7 @@ where
             return Err(e.into());
         }
     };
-    let mut diagnostics = received.notes;
+    let mut diagnostics = notes;
     diagnostics.extend(inferred.diagnostics);
     let info = DatasetInfo {
         name: name.to_string(),
@@ -303,8 +311,28 @@ struct Received {
     sha256: String,
     /// The bytes, while they are small enough to infer a schema from.
     kept: Option<Vec<u8>>,
-    /// What the store did to the file on the way, for the dataset's diagnostics.
-    notes: Vec<String>,
+}
+
+/// The next chunk of `body`, added to the running `size`; an error once `size` passes
+/// `limit` or the body breaks off.
+async fn next_chunk<S, E>(
+    body: &mut S,
+    size: &mut u64,
+    limit: u64,
+) -> Result<Option<Bytes>, IngestError>
+where
+    S: Stream<Item = Result<Bytes, E>> + Unpin,
+    E: fmt::Display,
+{
+    let Some(chunk) = body.next().await else {
+        return Ok(None);
+    };
+    let chunk = chunk.map_err(|e| IngestError::Body(e.to_string()))?;
+    *size = size.saturating_add(chunk.len() as u64);
+    if *size > limit {
+        return Err(IngestError::TooLarge { limit });
+    }
+    Ok(Some(chunk))
 }
 
 /// Streams `body` into the object store under `key`, hashing and counting it. Refuses
@@ -327,15 +355,11 @@ where
     // Kept for schema inference while the file is small enough to parse in memory.
     let mut kept: Option<Vec<u8>> = Some(Vec::new());
     let failure = loop {
-        let chunk = match body.next().await {
-            None => break None,
-            Some(Err(e)) => break Some(IngestError::Body(e.to_string())),
-            Some(Ok(chunk)) => chunk,
+        let chunk = match next_chunk(&mut body, &mut size, limit).await {
+            Ok(None) => break None,
+            Err(e) => break Some(e),
+            Ok(Some(chunk)) => chunk,
         };
-        size = size.saturating_add(chunk.len() as u64);
-        if size > limit {
-            break Some(IngestError::TooLarge { limit });
-        }
         hasher.update(&chunk);
         if size > config.infer_max_bytes {
             kept = None;
@@ -358,25 +382,7 @@ where
         size,
         sha256: hex::encode(hasher.finalize()),
         kept,
-        notes: Vec::new(),
     })
-}
-
-/// A local file's bytes as a stream of chunks.
-fn file_stream(file: tokio::fs::File) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
-    use tokio::io::AsyncReadExt;
-    Box::pin(futures_util::stream::try_unfold(
-        file,
-        |mut file| async move {
-            let mut buffer = vec![0u8; SPOOL_CHUNK];
-            let read = file.read(&mut buffer).await?;
-            if read == 0 {
-                return Ok(None);
-            }
-            buffer.truncate(read);
-            Ok(Some((Bytes::from(buffer), file)))
-        },
-    ))
 }
 
 /// Bytes read from a spool file at a time.
@@ -387,7 +393,6 @@ const SPOOL_CHUNK: usize = 1024 * 1024;
 struct Spooled {
     file: std::fs::File,
     size: u64,
-    sha256: String,
 }
 
 fn spool_error(source: std::io::Error) -> IngestError {
@@ -398,37 +403,26 @@ fn spool_error(source: std::io::Error) -> IngestError {
     })
 }
 
-/// Writes `body` to a temporary file, hashing and counting it, with the same size cap as
-/// a direct upload.
+/// Writes `body` to a temporary file, counting it, with the same size cap as a direct
+/// upload. The upload is hashed only if it is converted: otherwise storing it hashes it.
 async fn spool<S, E>(config: &DatasetsConfig, mut body: S) -> Result<Spooled, IngestError>
 where
     S: Stream<Item = Result<Bytes, E>> + Unpin,
     E: fmt::Display,
 {
-    use tokio::io::{AsyncSeekExt, AsyncWriteExt};
+    use tokio::io::AsyncWriteExt;
     let file = tokio::task::spawn_blocking(tempfile::tempfile)
         .await?
         .map_err(spool_error)?;
     let mut file = tokio::fs::File::from_std(file);
-    let mut hasher = Sha256::new();
     let mut size: u64 = 0;
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| IngestError::Body(e.to_string()))?;
-        size = size.saturating_add(chunk.len() as u64);
-        if size > config.max_upload_bytes {
-            return Err(IngestError::TooLarge {
-                limit: config.max_upload_bytes,
-            });
-        }
-        hasher.update(&chunk);
+    while let Some(chunk) = next_chunk(&mut body, &mut size, config.max_upload_bytes).await? {
         file.write_all(&chunk).await.map_err(spool_error)?;
     }
     file.flush().await.map_err(spool_error)?;
-    file.rewind().await.map_err(spool_error)?;
     Ok(Spooled {
         file: file.into_std().await,
         size,
-        sha256: hex::encode(hasher.finalize()),
     })
 }
 
@@ -437,87 +431,96 @@ struct PreparedParquet {
     /// Positioned at its start.
     file: std::fs::File,
     notes: Vec<String>,
+    /// The codecs the kernel cannot decode, when the file is stored with them.
+    undecodable: Option<String>,
 }
 
 /// The Parquet file to store for `spooled`: the upload itself when the browser kernel
 /// reads all of its codecs (or when it is no Parquet file at all: schema inference then
 /// says why), else the upload re-encoded with snappy by [`convert_parquet`]. A failed
-/// conversion stores the upload as it came, with a note saying why.
-fn prepare_parquet(spooled: Spooled) -> PreparedParquet {
-    use std::io::{Seek, Write};
-    let Spooled { file, size, sha256 } = spooled;
-    let as_uploaded = |mut file: std::fs::File, notes| {
-        let _ = file.rewind();
-        PreparedParquet { file, notes }
+/// conversion stores the upload as it came, with a note saying why. Fails only when the
+/// spool file cannot be read back.
+fn prepare_parquet(spooled: Spooled) -> Result<PreparedParquet, IngestError> {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use std::io::Seek;
+    let Spooled { mut file, size } = spooled;
+    let as_uploaded = |mut file: std::fs::File, notes, undecodable| {
+        file.rewind().map_err(spool_error)?;
+        Ok(PreparedParquet {
+            file,
+            notes,
+            undecodable,
+        })
     };
+    // Filled once the footer is read: a failure before that is no Parquet file.
+    let mut codecs = String::new();
     // The crate asserts on some malformed files; a corrupt upload must cost its
     // conversion, never the request.
-    let codecs = file.try_clone().map(|file| {
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| parquet_codecs(file)))
-    });
-    let unreadable = match codecs {
-        Ok(Ok(Ok(codecs))) => codecs
-            .into_iter()
-            .filter(|codec| !oxbook_kernel::load::parquet_reads_codec(*codec))
-            .map(codec_name)
-            .collect::<Vec<_>>(),
-        _ => return as_uploaded(file, Vec::new()),
+    let converted = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let reader = SerializedFileReader::new(file.try_clone().ok()?).ok()?;
+        codecs = undecodable_codecs(reader.metadata()).join(", ");
+        (!codecs.is_empty()).then(|| convert_to_spool(&reader))
+    }));
+    let converted = match converted {
+        Ok(None) => return as_uploaded(file, Vec::new(), None),
+        Err(_) if codecs.is_empty() => return as_uploaded(file, Vec::new(), None),
+        Ok(Some(converted)) => converted,
+        Err(_) => Err("the file is corrupt".to_string()),
     };
-    if unreadable.is_empty() {
-        return as_uploaded(file, Vec::new());
-    }
-    let codecs = unreadable.join(", ");
-    let converted = (|| -> Result<std::fs::File, String> {
-        let input = file.try_clone().map_err(|e| e.to_string())?;
-        let mut output = std::io::BufWriter::new(tempfile::tempfile().map_err(|e| e.to_string())?);
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            convert_parquet(input, &mut output)
-        }))
-        .map_err(|_| "the file is corrupt".to_string())?
-        .map_err(|e| e.to_string())?;
-        output.flush().map_err(|e| e.to_string())?;
-        let mut output = output.into_inner().map_err(|e| e.to_string())?;
-        output.rewind().map_err(|e| e.to_string())?;
-        Ok(output)
-    })();
     match converted {
-        Ok(output) => as_uploaded(
-            output,
-            vec![format!(
-                "converted from {codecs} to snappy compression, which the browser kernel \
-                 reads; the file as uploaded had {size} bytes and sha256 {sha256}"
-            )],
-        ),
+        Ok(output) => {
+            file.rewind().map_err(spool_error)?;
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut file, &mut hasher).map_err(spool_error)?;
+            let sha256 = hex::encode(hasher.finalize());
+            as_uploaded(
+                output,
+                vec![format!(
+                    "converted from {codecs} to snappy compression, which the browser kernel \
+                     reads; the file as uploaded had {size} bytes and sha256 {sha256}"
+                )],
+                None,
+            )
+        }
         Err(e) => as_uploaded(
             file,
             vec![format!(
                 "stored as uploaded, in {codecs}, which the browser kernel cannot decode: \
                  converting it failed: {e}"
             )],
+            Some(codecs),
         ),
     }
 }
 
-/// The codecs a Parquet file's column chunks use, from its footer.
-fn parquet_codecs(file: std::fs::File) -> Result<Vec<parquet::basic::Compression>, ParquetError> {
-    use parquet::file::reader::{FileReader, SerializedFileReader};
-    let reader = SerializedFileReader::new(file)?;
-    let mut codecs = Vec::new();
-    for row_group in reader.metadata().row_groups() {
+/// The names of the codecs a Parquet file's column chunks use that the kernel cannot
+/// decode, each once.
+fn undecodable_codecs(metadata: &parquet::file::metadata::ParquetMetaData) -> Vec<String> {
+    let mut names = Vec::new();
+    for row_group in metadata.row_groups() {
         for chunk in row_group.columns() {
             let codec = chunk.compression();
-            if !codecs.contains(&codec) {
-                codecs.push(codec);
+            if oxbook_kernel::load::parquet_reads_codec(codec) {
+                continue;
+            }
+            let name = oxbook_kernel::load::parquet_codec_name(codec);
+            if !names.contains(&name) {
+                names.push(name);
             }
         }
     }
-    Ok(codecs)
+    names
 }
 
-/// `ZSTD`, not `ZSTD(ZstdLevel(1))`: the level is the writer's business.
-fn codec_name(codec: parquet::basic::Compression) -> String {
-    let name = codec.to_string();
-    name.split('(').next().unwrap_or(&name).to_string()
+/// Converts the Parquet file `reader` reads into a new temporary file.
+fn convert_to_spool(
+    reader: &parquet::file::reader::SerializedFileReader<std::fs::File>,
+) -> Result<std::fs::File, String> {
+    use std::io::Write;
+    let mut output = std::io::BufWriter::new(tempfile::tempfile().map_err(|e| e.to_string())?);
+    convert_reader(reader, &mut output).map_err(|e| e.to_string())?;
+    output.flush().map_err(|e| e.to_string())?;
+    output.into_inner().map_err(|e| e.to_string())
 }
 
 /// Re-encodes a Parquet file with snappy compression, row group by row group and column
@@ -529,16 +532,24 @@ pub fn convert_parquet<W: std::io::Write + Send>(
     input: std::fs::File,
     output: W,
 ) -> Result<(), ParquetError> {
+    let reader = parquet::file::reader::SerializedFileReader::new(input)?;
+    convert_reader(&reader, output)
+}
+
+/// [`convert_parquet`] from a reader whose footer is already read.
+fn convert_reader<W: std::io::Write + Send>(
+    reader: &parquet::file::reader::SerializedFileReader<std::fs::File>,
+    output: W,
+) -> Result<(), ParquetError> {
     use std::sync::Arc;
 
     use parquet::basic::Compression;
     use parquet::column::reader::ColumnReader as R;
     use parquet::column::writer::ColumnWriter as W;
     use parquet::file::properties::WriterProperties;
-    use parquet::file::reader::{FileReader, SerializedFileReader};
+    use parquet::file::reader::FileReader;
     use parquet::file::writer::SerializedFileWriter;
 
-    let reader = SerializedFileReader::new(input)?;
     let metadata = reader.metadata();
     let file_metadata = metadata.file_metadata();
     let properties = WriterProperties::builder()
