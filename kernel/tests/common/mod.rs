@@ -1,4 +1,4 @@
-//! Data builders shared by the kernel's model tests. Each test binary uses a part of them.
+//! Data builders shared by the kernel's tests. Each test binary uses a part of them.
 #![allow(dead_code)]
 
 use oxbook_kernel::{Column, ColumnData};
@@ -49,4 +49,20 @@ pub fn bits(values: &[Vec<f64>]) -> Vec<Vec<u64>> {
         .iter()
         .map(|row| row.iter().map(|v| v.to_bits()).collect())
         .collect()
+}
+
+/// xorshift64*: the same random cases on every platform.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
 }
