@@ -104,8 +104,8 @@ fn cancelling_a_cross_validation_names_the_fold() {
     assert!(message.contains("cancelled"), "{message}");
 }
 
-#[test]
-fn cancelling_stops_an_endless_script_loop() {
+/// A session whose interrupt says stop the fourth time it is asked, and how often it was.
+fn stopped_on_the_fourth_question() -> (Session, Rc<Cell<u32>>) {
     let mut s = Session::new();
     let asked = Rc::new(Cell::new(0u32));
     let counter = asked.clone();
@@ -113,6 +113,12 @@ fn cancelling_stops_an_endless_script_loop() {
         counter.set(counter.get() + 1);
         counter.get() > 3
     });
+    (s, asked)
+}
+
+#[test]
+fn cancelling_stops_an_endless_script_loop() {
+    let (mut s, asked) = stopped_on_the_fourth_question();
     let run = s.execute("loop", "let n = 0; loop { n += 1; }");
     assert_eq!(run.status, CellStatus::Failed);
     let (ename, message) = error_of(&run);
@@ -130,13 +136,7 @@ fn without_an_interrupt_cells_run_to_the_end() {
 
 #[test]
 fn cancelling_stops_a_users_algorithm() {
-    let mut s = Session::new();
-    let asked = Rc::new(Cell::new(0u32));
-    let counter = asked.clone();
-    s.set_interrupt(move || {
-        counter.set(counter.get() + 1);
-        counter.get() > 3
-    });
+    let (mut s, asked) = stopped_on_the_fourth_question();
     let run = s.execute("data", &data_cell());
     assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
     let run = s.execute(
