@@ -598,13 +598,7 @@ async fn invocation_predicts_like_the_kernel() {
     let artifact = kernel_artifact();
     let info = app.deploy("iris", "m", &artifact).await;
     let rows = json!([{ "x": 1 }, { "x": 9 }, { "x": 5 }]);
-    let response = app
-        .json(
-            Method::POST,
-            &info.invocations_path,
-            &json!({ "dataframe_records": rows }),
-        )
-        .await;
+    let response = app.invoke(&info.invocations_path, &rows).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let got: InvocationResponse = response.json();
     let expected = ModelArtifact::from_json(&artifact)
@@ -648,13 +642,7 @@ save_model(ridge(df, ["size", "rooms"], "price", #{alpha: 0.1}), "prices")"#,
     let app = TestApp::new().await;
     let info = app.deploy("prices", "prices", &artifact).await;
     let rows = json!([{ "size": 60, "rooms": 2 }, { "size": 110, "rooms": 4 }]);
-    let response = app
-        .json(
-            Method::POST,
-            &info.invocations_path,
-            &json!({ "dataframe_records": rows }),
-        )
-        .await;
+    let response = app.invoke(&info.invocations_path, &rows).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     // Only predictions on the wire: the optional fields are absent, not null.
     let body = response.value();
@@ -680,11 +668,7 @@ save_model(ridge(df, ["size", "rooms"], "price", #{alpha: 0.1}), "prices")"#,
 
     // A row missing a feature is refused, naming it.
     let response = app
-        .json(
-            Method::POST,
-            &info.invocations_path,
-            &json!({ "dataframe_records": [{ "size": 60 }] }),
-        )
+        .invoke(&info.invocations_path, json!([{ "size": 60 }]))
         .await;
     assert_eq!(
         response.status,
@@ -703,22 +687,12 @@ async fn invocation_errors_name_the_problem() {
     app.deploy("e", "m", &artifact).await;
 
     let response = app
-        .json(
-            Method::POST,
-            "/endpoints/ghost/invocations",
-            &json!({ "dataframe_records": [{ "x": 1 }] }),
-        )
+        .invoke("/endpoints/ghost/invocations", json!([{ "x": 1 }]))
         .await;
     assert_eq!(response.status, StatusCode::NOT_FOUND);
     assert_eq!(response.error(), "no endpoint named `ghost`");
 
-    let response = app
-        .json(
-            Method::POST,
-            "/endpoints/e/invocations",
-            &json!({ "dataframe_records": [] }),
-        )
-        .await;
+    let response = app.invoke("/endpoints/e/invocations", json!([])).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(response.error().contains("empty"), "{}", response.error());
 
@@ -731,13 +705,7 @@ async fn invocation_errors_name_the_problem() {
             .predict_records(&records(rows.clone()))
             .unwrap_err()
             .to_string();
-        let response = app
-            .json(
-                Method::POST,
-                "/endpoints/e/invocations",
-                &json!({ "dataframe_records": rows }),
-            )
-            .await;
+        let response = app.invoke("/endpoints/e/invocations", &rows).await;
         assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY, "{rows}");
         let message = response.error();
         assert_eq!(message, kernel_message);
@@ -767,13 +735,7 @@ async fn invocation_errors_name_the_problem() {
         "{}",
         response.error()
     );
-    let response = app
-        .json(
-            Method::POST,
-            "/endpoints/e/invocations",
-            &json!({ "dataframe_records": [[1]] }),
-        )
-        .await;
+    let response = app.invoke("/endpoints/e/invocations", json!([[1]])).await;
     assert_eq!(response.status, StatusCode::UNPROCESSABLE_ENTITY);
     response.error();
 }

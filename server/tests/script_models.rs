@@ -63,13 +63,7 @@ async fn an_endpoint_predicts_with_the_users_algorithm() {
     // Raw rows: the endpoint scales them with the notebook's recipe before predicting.
     let rows =
         json!([{ "a": 1, "b": 2 }, { "a": 4, "b": 4 }, { "a": 6, "b": 6 }, { "a": 8, "b": 1 }]);
-    let response = app
-        .json(
-            Method::POST,
-            &info.invocations_path,
-            &json!({ "dataframe_records": rows }),
-        )
-        .await;
+    let response = app.invoke(&info.invocations_path, &rows).await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let got: InvocationResponse = response.json();
     // (6, 6) is nearer y's mean (10, 10) than x's (1, 1); (8, 1) is nearer x's.
@@ -93,10 +87,9 @@ async fn a_failing_predict_is_a_json_error_and_the_server_keeps_serving() {
     let app = TestApp::new().await;
     let info = app.deploy("nearest", "nearest", &script_artifact()).await;
     let response = app
-        .json(
-            Method::POST,
+        .invoke(
             &info.invocations_path,
-            &json!({ "dataframe_records": [{ "a": 1, "b": 2 }, { "a": 1000, "b": 2 }] }),
+            json!([{ "a": 1, "b": 2 }, { "a": 1000, "b": 2 }]),
         )
         .await;
     assert_eq!(
@@ -113,11 +106,7 @@ async fn a_failing_predict_is_a_json_error_and_the_server_keeps_serving() {
     );
 
     let response = app
-        .json(
-            Method::POST,
-            &info.invocations_path,
-            &json!({ "dataframe_records": [{ "a": 9, "b": 9 }] }),
-        )
+        .invoke(&info.invocations_path, json!([{ "a": 9, "b": 9 }]))
         .await;
     assert_eq!(response.status, StatusCode::OK, "{}", response.text());
     let got: InvocationResponse = response.json();

@@ -130,6 +130,12 @@ impl TestApp {
             .await
     }
 
+    /// Asks the endpoint at `path` (its invocations URL) to predict `rows`.
+    pub async fn invoke(&self, path: &str, rows: impl serde::Serialize) -> TestResponse {
+        let body = serde_json::json!({ "dataframe_records": rows });
+        self.json(Method::POST, path, &body).await
+    }
+
     pub async fn json(&self, method: Method, uri: &str, body: &Value) -> TestResponse {
         self.raw(method, uri, Some("application/json"), body.to_string())
             .await
