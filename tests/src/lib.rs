@@ -201,6 +201,13 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element matching `{css}` appeared: {e}"))
     }
 
+    /// Opens the notebook list at `base_url`, makes a new notebook and waits for its kernel.
+    pub async fn open_new_notebook(&self, base_url: &str) {
+        self.client.goto(base_url).await.unwrap();
+        self.wait_for("#new-notebook").await.click().await.unwrap();
+        self.wait_kernel_ready().await;
+    }
+
     /// Waits until the kernel worker reports it is ready.
     pub async fn wait_kernel_ready(&self) {
         self.wait_for("#kernel-status[data-state='ready']").await;

@@ -18,14 +18,7 @@ const FEATURES: &str = r#"["age", "income", "past_purchases", "is_member"]"#;
 /// Opens a new notebook once the page is cross-origin isolated (asserted) and its kernel
 /// is ready.
 async fn open_new_notebook(browser: &Browser, server: &Server) {
-    browser.client.goto(&server.base_url).await.unwrap();
-    browser
-        .wait_for("#new-notebook")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser.wait_kernel_ready().await;
+    browser.open_new_notebook(&server.base_url).await;
     let isolated = browser
         .client
         .execute("return window.crossOriginIsolated === true", vec![])
@@ -120,6 +113,13 @@ async fn wait_progress(browser: &Browser, id: &str, at_least: u64) -> (u64, u64,
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// The data panel's result for a finished load at `css`: its `data-ok` and its text.
+async fn load_result(browser: &Browser, css: &str) -> (Option<String>, String) {
+    let result = browser.wait_for(css).await;
+    let text = result.text().await.unwrap();
+    (result.attr("data-ok").await.unwrap(), text)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -412,13 +412,8 @@ async fn a_streaming_load_can_be_cancelled_and_cross_origin_loads_still_work() {
         .click()
         .await
         .unwrap();
-    let result = browser.wait_for("#load-result").await;
-    let text = result.text().await.unwrap();
-    assert_eq!(
-        result.attr("data-ok").await.unwrap().as_deref(),
-        Some("false"),
-        "{text}"
-    );
+    let (ok, text) = load_result(&browser, "#load-result").await;
+    assert_eq!(ok.as_deref(), Some("false"), "{text}");
     assert!(text.contains("load cancelled"), "{text}");
     assert_eq!(
         browser
@@ -438,15 +433,8 @@ async fn a_streaming_load_can_be_cancelled_and_cross_origin_loads_still_work() {
 
     // A URL without CORS: the browser's fetch fails, the server's succeeds.
     load_url(&browser, "visits", &format!("{tables}/nocors.csv")).await;
-    let result = browser
-        .wait_for("#load-result[data-variable='visits']")
-        .await;
-    let text = result.text().await.unwrap();
-    assert_eq!(
-        result.attr("data-ok").await.unwrap().as_deref(),
-        Some("true"),
-        "{text}"
-    );
+    let (ok, text) = load_result(&browser, "#load-result[data-variable='visits']").await;
+    assert_eq!(ok.as_deref(), Some("true"), "{text}");
     let route = browser.wait_for("#load-route").await;
     assert_eq!(
         route.attr("data-route").await.unwrap().as_deref(),
@@ -470,15 +458,8 @@ async fn a_streaming_load_can_be_cancelled_and_cross_origin_loads_still_work() {
     // of the bytes (which the worker has WebCrypto compute).
     let picked = "age,income\n31,40\n45,62\n52,70\n";
     load_file(&browser, "picked", "picked.csv", picked).await;
-    let result = browser
-        .wait_for("#load-result[data-variable='picked']")
-        .await;
-    let text = result.text().await.unwrap();
-    assert_eq!(
-        result.attr("data-ok").await.unwrap().as_deref(),
-        Some("true"),
-        "{text}"
-    );
+    let (ok, text) = load_result(&browser, "#load-result[data-variable='picked']").await;
+    assert_eq!(ok.as_deref(), Some("true"), "{text}");
     let fits = add_cells(
         &browser,
         &[

@@ -11,14 +11,7 @@ const FEATURES: &str = r#"["age", "income", "past_purchases", "is_member"]"#;
 async fn browser_trained_model_predicts_the_same_at_its_prediction_url() {
     let server = Server::start().await;
     let browser = Browser::start().await;
-    browser.client.goto(&server.base_url).await.unwrap();
-    browser
-        .wait_for("#new-notebook")
-        .await
-        .click()
-        .await
-        .unwrap();
-    browser.wait_kernel_ready().await;
+    browser.open_new_notebook(&server.base_url).await;
 
     let sources = [
         format!(
