@@ -381,6 +381,14 @@ impl KernelBridge {
             if loads.contains_key(&load_id) {
                 return Err(KernelError::DuplicateLoad { load_id });
             }
+            // The worker streams loads side by side, all reading the one load flag: lowered
+            // only when none is in flight, so a cancel still pending for another load is
+            // not wiped (a load started meanwhile is cancelled with it).
+            if loads.is_empty() {
+                if let Some(flags) = &inner.flags {
+                    flags.lower(Interrupt::Load);
+                }
+            }
             let (reply, answer) = oneshot::channel();
             loads.insert(
                 load_id,
@@ -391,9 +399,6 @@ impl KernelBridge {
             );
             answer
         };
-        if let Some(flags) = &inner.flags {
-            flags.lower(Interrupt::Load);
-        }
         inner.post_with(&KernelRequest::Load(request), file);
         answer.await.unwrap_or(Err(KernelError::Restarted))
     }
@@ -402,32 +407,26 @@ impl KernelBridge {
     /// or, without one, by replacing the worker (the cell then fails with
     /// [`KernelError::CancelledByRestart`]).
     pub fn cancel_cell(&self) -> Cancelling {
-        let inner = &self.inner;
-        if inner.pending.borrow().is_none() {
-            return Cancelling::Nothing;
-        }
-        match &inner.flags {
-            Some(flags) => {
-                flags.raise(Interrupt::Cell);
-                Cancelling::Flagged
-            }
-            None => {
-                self.restart_failing(KernelError::CancelledByRestart);
-                Cancelling::Restarted
-            }
-        }
+        let busy = self.inner.pending.borrow().is_some();
+        self.cancel(Interrupt::Cell, busy)
     }
 
     /// Stops the loads in flight (the worker checks between chunks and ends each with a
     /// "load cancelled" error), or, without shared memory, replaces the worker.
     pub fn cancel_load(&self) -> Cancelling {
-        let inner = &self.inner;
-        if inner.loads.borrow().is_empty() {
+        let busy = !self.inner.loads.borrow().is_empty();
+        self.cancel(Interrupt::Load, busy)
+    }
+
+    /// Raises `which`'s flag, or replaces the worker where there is none; nothing when
+    /// nothing is `busy`.
+    fn cancel(&self, which: Interrupt, busy: bool) -> Cancelling {
+        if !busy {
             return Cancelling::Nothing;
         }
-        match &inner.flags {
+        match &self.inner.flags {
             Some(flags) => {
-                flags.raise(Interrupt::Load);
+                flags.raise(which);
                 Cancelling::Flagged
             }
             None => {

@@ -390,19 +390,9 @@ pub async fn browser_fetch(url: String) -> Result<Response, FetchFailure> {
 /// Reads `bytes` to the end, handing each chunk to `push` and then reporting the bytes
 /// done so far (and the total, while it is known) to `progress`. Returns the bytes read.
 /// Stops at the first error of either reading or `push`; a stream is then cancelled.
+/// Asks `cancelled` before each chunk: once it answers `true` the reading stops (a stream
+/// is cancelled) with [`SourceError::Cancelled`].
 pub async fn pump(
-    bytes: ByteSource,
-    total: Option<u64>,
-    chunk_bytes: usize,
-    push: impl FnMut(&[u8]) -> Result<(), String>,
-    progress: impl FnMut(u64, Option<u64>),
-) -> Result<u64, SourceError> {
-    pump_cancellable(bytes, total, chunk_bytes, push, progress, &|| false).await
-}
-
-/// [`pump`], asking `cancelled` before each chunk: once it answers `true` the reading stops
-/// (a stream is cancelled) with [`SourceError::Cancelled`].
-pub async fn pump_cancellable(
     bytes: ByteSource,
     total: Option<u64>,
     chunk_bytes: usize,

@@ -11,11 +11,11 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use oxbook_protocol::{
     Cell, CellError, CellId, CellKind, CellStatus, Effect, EffectOutcome, EndpointSpec, Output,
-    RunContext, RunRecord, RunSpec,
+    RunContext, RunRecord, RunSpec, CANCELLED,
 };
 
 use crate::api;
-use crate::kernel_bridge::{Cancelling, CellProgress, KernelBridge, KernelError};
+use crate::kernel_bridge::{CellProgress, KernelBridge, KernelError};
 
 /// A cell that asks for files again and again would otherwise never finish.
 pub const MAX_FETCH_ROUNDS: u32 = 8;
@@ -125,7 +125,7 @@ pub fn kernel_failure(error: &KernelError) -> (CellStatus, Output) {
         ),
         KernelError::DuplicateLoad { .. } => error_output("KernelBusy", error.to_string()),
         KernelError::CancelledByRestart => error_output(
-            "Cancelled",
+            CANCELLED,
             format!("The cell was {error}; run them again."),
         ),
     };
@@ -144,8 +144,6 @@ struct RunnerInner {
     driving: StdCell<bool>,
     /// The cell being run (executing, or fetching the files it asked for).
     current: RefCell<Option<CellId>>,
-    /// Cancel was asked for the current cell: it is not run again after fetching files.
-    cancel_asked: StdCell<bool>,
 }
 
 impl Runner {
@@ -156,7 +154,6 @@ impl Runner {
                 queue: RefCell::new(VecDeque::new()),
                 driving: StdCell::new(false),
                 current: RefCell::new(None),
-                cancel_asked: StdCell::new(false),
             }),
         }
     }
@@ -197,7 +194,7 @@ impl Runner {
     /// Stops `cell`: a queued cell goes back to idle; the running one is interrupted (it
     /// ends failed with a `Cancelled` error, the kernel's variables kept where the page can
     /// share memory with the worker). Cells queued after it are not run.
-    pub fn cancel(&self, cell: &CellModel) -> Cancelling {
+    pub fn cancel(&self, cell: &CellModel) {
         let queued = {
             let mut queue = self.inner.queue.borrow_mut();
             let before = queue.len();
@@ -206,14 +203,14 @@ impl Runner {
         };
         if queued {
             cell.status.try_set(CellStatus::Idle);
-            return Cancelling::Flagged;
+            return;
         }
         if self.inner.current.borrow().as_deref() != Some(cell.id.as_str()) {
-            return Cancelling::Nothing;
+            return;
         }
-        self.inner.cancel_asked.set(true);
+        // Also read after fetching files: a cancelled cell is not run again.
         cell.cancelling.try_set(true);
-        self.inner.kernel.cancel_cell()
+        self.inner.kernel.cancel_cell();
     }
 
     /// Starts a fresh kernel: queued cells are cancelled, the running one fails.
@@ -227,7 +224,6 @@ impl Runner {
             let next = self.inner.queue.borrow_mut().pop_front();
             let Some(cell) = next else { break };
             *self.inner.current.borrow_mut() = Some(cell.id.clone());
-            self.inner.cancel_asked.set(false);
             let status = self.run_cell(&cell).await;
             *self.inner.current.borrow_mut() = None;
             cell.progress.try_set(None);
@@ -246,15 +242,14 @@ impl Runner {
             return CellStatus::Idle;
         };
         cell.outputs.try_set(Vec::new());
-        cell.progress.try_set(None);
         cell.status.try_set(CellStatus::Running);
         let mut fetch_rounds = 0;
         loop {
-            if self.inner.cancel_asked.get() {
+            if cell.cancelling.try_get_untracked() == Some(true) {
                 // Cancelled while its files were being fetched: not run again.
                 return finish(
                     cell,
-                    vec![error_output("Cancelled", "the cell was cancelled")],
+                    vec![error_output(CANCELLED, "the cell was cancelled")],
                     CellStatus::Failed,
                 );
             }

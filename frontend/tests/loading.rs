@@ -70,6 +70,7 @@ async fn pump_csv(
         chunk,
         |bytes| loader.push(bytes).map_err(|e| e.to_string()),
         |done, total| progress.push((done, total)),
+        &|| false,
     )
     .await
     .expect("pumped");
@@ -136,6 +137,7 @@ async fn a_url_streams_from_the_browsers_fetch() {
         usize::MAX,
         |chunk| loader.push(chunk).map_err(|e| e.to_string()),
         |done, total| progress.push((done, total)),
+        &|| false,
     )
     .await
     .unwrap();
@@ -172,6 +174,7 @@ async fn the_loaders_error_stops_the_pump_where_it_happened() {
             loader.push(chunk).map_err(|e| e.to_string())
         },
         |_, _| {},
+        &|| false,
     )
     .await
     .expect_err("a ragged row");

@@ -27,8 +27,11 @@ fn main() -> ExitCode {
         Command::Run(args) => {
             // The runner's own output is the point; only warnings go to the log.
             init_tracing("warn");
-            // One thread: the kernel session is not Send, and the runner does one thing at a time.
-            let runtime = match tokio::runtime::Builder::new_current_thread()
+            // The kernel session is not Send: the run stays on this thread (under
+            // `block_on`), and the one worker thread hears Ctrl-C while a cell keeps this
+            // thread busy.
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
                 .enable_all()
                 .build()
             {
@@ -36,7 +39,7 @@ fn main() -> ExitCode {
                 Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
             };
             let mut stdout = std::io::stdout().lock();
-            let cancel = oxbook_server::runner::watch_ctrl_c();
+            let cancel = oxbook_server::runner::watch_ctrl_c(runtime.handle());
             match runtime.block_on(oxbook_server::runner::run_cancellable(
                 &args,
                 &mut stdout,

@@ -117,41 +117,26 @@ pub fn epoch_millis() -> f64 {
 /// Where Ctrl-C is heard: raised by the first one, read by the kernel's interrupt.
 pub type CancelFlag = Arc<AtomicBool>;
 
-/// Listens for Ctrl-C on a thread of its own (the runner's thread is busy inside a cell
-/// while one runs): the first raises the returned flag, which cancels the running cell;
-/// a second quits at once with status 130, as an uncaught SIGINT would.
-pub fn watch_ctrl_c() -> CancelFlag {
+/// Listens for Ctrl-C in a task on `runtime`, which must have a worker thread of its own
+/// (the thread that runs the notebook is busy inside a cell while one runs): the first
+/// raises the returned flag, which cancels the running cell; a second quits at once with
+/// status 130, as an uncaught SIGINT would.
+pub fn watch_ctrl_c(runtime: &tokio::runtime::Handle) -> CancelFlag {
     let flag = CancelFlag::default();
     let raised = flag.clone();
-    let watcher = std::thread::Builder::new()
-        .name("ctrl-c".into())
-        .spawn(move || {
-            let runtime = match tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(runtime) => runtime,
-                Err(e) => {
-                    tracing::warn!(error = %e, "Ctrl-C will not cancel cells");
-                    return;
-                }
-            };
-            runtime.block_on(async move {
-                loop {
-                    if tokio::signal::ctrl_c().await.is_err() {
-                        return;
-                    }
-                    if raised.swap(true, Ordering::SeqCst) {
-                        eprintln!("oxbook: interrupted again; quitting");
-                        std::process::exit(130);
-                    }
-                    eprintln!("oxbook: cancelling the running cell (Ctrl-C again to quit at once)");
-                }
-            });
-        });
-    if let Err(e) = watcher {
-        tracing::warn!(error = %e, "Ctrl-C will not cancel cells");
-    }
+    runtime.spawn(async move {
+        loop {
+            if let Err(e) = tokio::signal::ctrl_c().await {
+                tracing::warn!(error = %e, "Ctrl-C will not cancel cells");
+                return;
+            }
+            if raised.swap(true, Ordering::SeqCst) {
+                eprintln!("oxbook: interrupted again; quitting");
+                std::process::exit(130);
+            }
+            eprintln!("oxbook: cancelling the running cell (Ctrl-C again to quit at once)");
+        }
+    });
     flag
 }
 

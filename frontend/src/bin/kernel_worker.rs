@@ -29,8 +29,8 @@ mod worker {
     use std::rc::Rc;
 
     use oxbook_frontend::loading::{
-        js_text, open_source, pump_cancellable, ByteSource, ProgressThrottle, SourceError,
-        CHUNK_BYTES, PROGRESS_INTERVAL_MS,
+        js_text, open_source, pump, ByteSource, ProgressThrottle, SourceError, CHUNK_BYTES,
+        PROGRESS_INTERVAL_MS,
     };
     use oxbook_frontend::worker_wire::{
         open_envelope, Interrupt, InterruptFlags, LoadRoute, LoadRouteReport, PanicReport,
@@ -38,7 +38,7 @@ mod worker {
     use oxbook_kernel::load::{Format, LoadError, LoadOptions, Loaded, Loader};
     use oxbook_kernel::Session;
     use oxbook_protocol::{
-        CellError, DatasetRef, KernelEvent, KernelRequest, LoadRequest, LoadSource, Output,
+        CellError, DatasetRef, KernelEvent, KernelRequest, LoadRequest, Output, CANCELLED,
     };
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -56,11 +56,20 @@ mod worker {
             .is_some_and(|flags| flags.is_raised(which))
     }
 
-    /// The running cell, as the progress callback names it.
-    #[derive(Default)]
+    /// The running cell, as the progress callback names it, and its progress throttle
+    /// (a fresh one per cell).
     struct Running {
         cell_id: String,
-        throttle: Option<ProgressThrottle>,
+        throttle: ProgressThrottle,
+    }
+
+    impl Running {
+        fn new(cell_id: String) -> Self {
+            Running {
+                cell_id,
+                throttle: ProgressThrottle::new(PROGRESS_INTERVAL_MS),
+            }
+        }
     }
 
     pub fn run() {
@@ -68,7 +77,7 @@ mod worker {
         install_panic_report(scope.clone());
 
         let flags: Flags = Rc::new(RefCell::new(None));
-        let running = Rc::new(RefCell::new(Running::default()));
+        let running = Rc::new(RefCell::new(Running::new(String::new())));
         let mut kernel = Session::new();
         kernel.set_clock(clock(&scope));
         kernel.set_interrupt({
@@ -80,8 +89,6 @@ mod worker {
             move |progress| {
                 let mut running = running.borrow_mut();
                 let Running { cell_id, throttle } = &mut *running;
-                let throttle =
-                    throttle.get_or_insert_with(|| ProgressThrottle::new(PROGRESS_INTERVAL_MS));
                 let (done, total) = (progress.done as u64, progress.total as u64);
                 // At most one every PROGRESS_INTERVAL_MS (plus each fit's last), so a fast
                 // fit does not flood the page.
@@ -126,10 +133,7 @@ mod worker {
                             cell_id: cell_id.clone(),
                         },
                     );
-                    *running.borrow_mut() = Running {
-                        cell_id: cell_id.clone(),
-                        throttle: None,
-                    };
+                    *running.borrow_mut() = Running::new(cell_id.clone());
                     let run = session.borrow_mut().execute(&cell_id, &code);
                     post(&reply_to, &KernelEvent::Finished(run));
                 }
@@ -205,7 +209,7 @@ mod worker {
     /// A source that could not be read, shown as a failed load.
     fn source_error(error: &SourceError) -> Output {
         let ename = match error {
-            SourceError::Cancelled { .. } => "Cancelled",
+            SourceError::Cancelled { .. } => CANCELLED,
             _ => "LoadError",
         };
         Output::Error(CellError {
@@ -252,10 +256,7 @@ mod worker {
         let mut loader = Loader::new(format, options)?;
         // The frame names its data by the request's file name or URL (as the kernel's
         // `Loader::for_request` sees it) and the sha256 of the bytes.
-        let name = match &request.source {
-            LoadSource::File { name, .. } => name.clone(),
-            LoadSource::Url { url } => url.clone(),
-        };
+        let name = request.source.name().to_string();
         let mut hashing = Hashing::start(scope, &opened.bytes, opened.total);
         if matches!(hashing, Hashing::Kernel) {
             loader = loader.named(name.clone());
@@ -277,7 +278,7 @@ mod worker {
         };
         // The loader's own error (naming line and column) beats its text.
         let mut refused = None;
-        let pushed = pump_cancellable(
+        let pushed = pump(
             opened.bytes,
             opened.total,
             CHUNK_BYTES,
@@ -364,9 +365,7 @@ mod worker {
                     let blob = blob.clone();
                     Hashing::File(wasm_bindgen_futures::future_to_promise(async move {
                         let buffer = JsFuture::from(blob.array_buffer()).await?;
-                        let digest = subtle
-                            .digest_with_str_and_buffer_source("SHA-256", buffer.unchecked_ref())?;
-                        JsFuture::from(digest).await
+                        sha256(&subtle, buffer.unchecked_ref()).await
                     }))
                 }
                 ByteSource::Stream(_) => Hashing::Kept {
@@ -397,17 +396,31 @@ mod worker {
             let digest = match self {
                 Hashing::Kernel | Hashing::Dropped => return Ok(None),
                 Hashing::File(digest) => JsFuture::from(digest).await?,
-                Hashing::Kept { subtle, chunks, .. } => {
-                    let blob = Blob::new_with_u8_array_sequence(&chunks)?;
-                    let buffer = JsFuture::from(blob.array_buffer()).await?;
-                    let digest = subtle
-                        .digest_with_str_and_buffer_source("SHA-256", buffer.unchecked_ref())?;
-                    JsFuture::from(digest).await?
+                Hashing::Kept {
+                    subtle,
+                    chunks,
+                    bytes,
+                } => {
+                    // One buffer of the kept chunks side by side (`bytes` is at most
+                    // DIGEST_CAP_BYTES, so it fits a u32).
+                    let whole = js_sys::Uint8Array::new_with_length(bytes as u32);
+                    let mut offset = 0;
+                    for chunk in chunks.iter() {
+                        let chunk: js_sys::Uint8Array = chunk.unchecked_into();
+                        whole.set(&chunk, offset);
+                        offset += chunk.length();
+                    }
+                    sha256(&subtle, &whole).await?
                 }
             };
-            let digest = js_sys::Uint8Array::new(&digest).to_vec();
-            Ok(Some(digest.iter().map(|b| format!("{b:02x}")).collect()))
+            Ok(Some(hex::encode(js_sys::Uint8Array::new(&digest).to_vec())))
         }
+    }
+
+    /// WebCrypto's SHA-256 of `bytes`: an `ArrayBuffer` holding the digest.
+    async fn sha256(subtle: &SubtleCrypto, bytes: &js_sys::Object) -> Result<JsValue, JsValue> {
+        let digest = subtle.digest_with_str_and_buffer_source("SHA-256", bytes)?;
+        JsFuture::from(digest).await
     }
 
     /// The worker's WebCrypto, when it has one (see [`Hashing::Kernel`]).

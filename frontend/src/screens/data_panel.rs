@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use oxbook_protocol::{DatasetInfo, LoadRequest, LoadSource, Output};
+use oxbook_protocol::{DatasetInfo, LoadRequest, LoadSource, Output, CANCELLED};
 use send_wrapper::SendWrapper;
 use serde_json::{Map, Value};
 use wasm_bindgen::JsCast;
@@ -126,7 +126,7 @@ fn load_failure(error: &KernelError) -> Output {
             "The kernel was restarted before the load finished.",
         ),
         KernelError::CancelledByRestart => {
-            error_output("Cancelled", format!("The load was {error}."))
+            error_output(CANCELLED, format!("The load was {error}."))
         }
         other => error_output("LoadFailed", other.to_string()),
     }
