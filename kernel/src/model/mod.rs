@@ -875,30 +875,62 @@ pub fn fit_monitored<'a>(
 /// The `specs` columns of `frame` as a row-major matrix, refusing nulls and non-finite
 /// values with the column named.
 fn feature_matrix(frame: &Frame, specs: &[FeatureSpec]) -> Result<Matrix, ModelError> {
+    /// A feature column's values, every row holding one (nulls were refused).
+    enum Numbers<'a> {
+        Float(&'a [f64]),
+        Int(&'a [i64]),
+        Bool(&'a [bool]),
+    }
     let rows = frame.row_count();
     let cols = specs.len();
-    let mut data = vec![0.0; rows * cols];
-    for (j, spec) in specs.iter().enumerate() {
+    let mut columns = Vec::with_capacity(cols);
+    for spec in specs {
         let column = &frame.column(&spec.name)?.data;
-        let (mut nulls, mut non_finite) = (0, 0);
-        for i in 0..rows {
-            match column.f64_at(i) {
-                None => nulls += 1,
-                Some(v) if !v.is_finite() => non_finite += 1,
-                Some(v) => data[i * cols + j] = v,
-            }
-        }
+        let nulls = column.null_count();
         if nulls > 0 {
             return Err(ModelError::NullValues {
                 column: spec.name.clone(),
                 count: nulls,
             });
         }
-        if non_finite > 0 {
-            return Err(ModelError::NonFinite {
-                column: spec.name.clone(),
-                count: non_finite,
-            });
+        columns.push(match column {
+            ColumnData::Float(v) => {
+                let non_finite = v.slots().iter().filter(|x| !x.is_finite()).count();
+                if non_finite > 0 {
+                    return Err(ModelError::NonFinite {
+                        column: spec.name.clone(),
+                        count: non_finite,
+                    });
+                }
+                Numbers::Float(v.slots())
+            }
+            // The caller refuses datetimes; were one let through, its numbers are its
+            // milliseconds.
+            ColumnData::Int(v) | ColumnData::Datetime(v) => Numbers::Int(v.slots()),
+            ColumnData::Bool(v) => Numbers::Bool(v.slots()),
+            ColumnData::Str(_) => {
+                return Err(ModelError::StringFeature {
+                    column: spec.name.clone(),
+                })
+            }
+        });
+    }
+    // Row-major from columns, a block of rows at a time: the block being written stays in
+    // cache while each column's values go into it, rather than every column sweeping the
+    // whole matrix.
+    const BLOCK_ROWS: usize = 512;
+    let mut data = vec![0.0; rows * cols];
+    for (block, out) in data.chunks_mut(BLOCK_ROWS * cols).enumerate() {
+        let start = block * BLOCK_ROWS;
+        for (j, column) in columns.iter().enumerate() {
+            let cells = out.iter_mut().skip(j).step_by(cols);
+            match column {
+                Numbers::Float(v) => cells.zip(&v[start..]).for_each(|(c, &x)| *c = x),
+                Numbers::Int(v) => cells.zip(&v[start..]).for_each(|(c, &x)| *c = x as f64),
+                Numbers::Bool(v) => cells
+                    .zip(&v[start..])
+                    .for_each(|(c, &x)| *c = f64::from(u8::from(x))),
+            }
         }
     }
     Ok(Matrix { rows, cols, data })
