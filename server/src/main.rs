@@ -7,6 +7,10 @@ use clap::Parser;
 use oxbook_server::cli::{Cli, Command};
 use tracing_subscriber::EnvFilter;
 
+// Why mimalloc: see its entry in Cargo.toml.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(cli.serve)) {
