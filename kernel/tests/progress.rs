@@ -152,3 +152,61 @@ fit(df, endless, ["x"], "y")"#,
     assert!(message.contains("endless"), "{message}");
     assert!(asked.get() > 3, "the algorithm's engine asks the interrupt");
 }
+
+/// A regression algorithm that calls `progress(i, 4)` after each of four passes.
+const STEPPING: &str = r#"let stepping = algorithm("stepping", "regression", `
+fn fit(x, y, settings) {
+    for i in 1..=4 { progress(i, 4); }
+    #{ mean: y.reduce(|sum, v| sum + v, 0.0) / y.len() }
+}
+fn predict(state, x) { x.map(|row| state.mean) }
+`);"#;
+
+#[test]
+fn a_users_algorithm_reports_its_progress() {
+    let (mut s, heard) = watched(usize::MAX);
+    let run = s.execute(
+        "fit",
+        &format!(r#"{STEPPING} fit(df, stepping, ["x"], "y")"#),
+    );
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let heard = heard.borrow();
+    let steps: Vec<(usize, usize, &str)> =
+        heard.iter().map(|p| (p.done, p.total, p.unit)).collect();
+    assert_eq!(steps, (1..=4).map(|i| (i, 4, "steps")).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_cross_validation_reports_folds_not_its_algorithms_steps() {
+    let (mut s, heard) = watched(usize::MAX);
+    let run = s.execute(
+        "cv",
+        &format!(r#"{STEPPING} cross_validate(df, stepping, ["x"], "y", #{{}}, #{{folds: 3}})"#),
+    );
+    assert_eq!(run.status, CellStatus::Done, "{:?}", run.outputs);
+    let heard = heard.borrow();
+    let folds: Vec<(usize, &str)> = heard.iter().map(|p| (p.done, p.unit)).collect();
+    assert_eq!(folds, vec![(1, "folds"), (2, "folds"), (3, "folds")]);
+}
+
+#[test]
+fn progress_out_of_range_is_an_error_naming_it() {
+    let (mut s, heard) = watched(usize::MAX);
+    let run = s.execute(
+        "fit",
+        r#"let bad = algorithm("bad", "regression", `
+fn fit(x, y, settings) { progress(5, 4); #{} }
+fn predict(state, x) { x.map(|row| 0.0) }
+`);
+fit(df, bad, ["x"], "y")"#,
+    );
+    assert_eq!(run.status, CellStatus::Failed);
+    let (_, message) = error_of(&run);
+    assert!(message.contains("progress(5, 4)"), "{message}");
+    assert!(message.contains("0 ≤ done ≤ total"), "{message}");
+    assert!(
+        message.contains("(line 1, column 26)"),
+        "the call is located: {message}"
+    );
+    assert!(heard.borrow().is_empty());
+}

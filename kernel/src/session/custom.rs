@@ -41,6 +41,7 @@ impl RhaiRunner {
         let mut engine = bare_engine(&self.limits);
         engine.on_print(|_| {});
         engine.on_debug(|_, _, _| {});
+        engine.register_fn("progress", report_progress);
         engine
     }
 
@@ -188,6 +189,26 @@ impl ScriptRunner for RhaiRunner {
             probabilities,
         })
     }
+}
+
+/// What a user's algorithm reports its progress in.
+const ALGORITHM_UNIT: &str = "steps";
+
+/// An algorithm's `progress(done, total)`: moves the running cell's progress bar (a no-op
+/// on the server, where no cell runs).
+fn report_progress(done: i64, total: i64) -> Res<()> {
+    if total < 1 || !(0..=total).contains(&done) {
+        return Err(fail(format!(
+            "progress(done, total) needs 0 ≤ done ≤ total and total ≥ 1, not \
+             progress({done}, {total})"
+        )));
+    }
+    RunningCell::report(FitProgress {
+        done: done as usize,
+        total: total as usize,
+        unit: ALGORITHM_UNIT,
+    });
+    Ok(())
 }
 
 /// Whether `ast` defines `name`; an error when it does with other parameters.

@@ -158,6 +158,7 @@ pub(super) fn cross_validate_settings(
     let features = super::frames::strings(features, "feature names")?;
     let plan = fold_plan(&options.unwrap_or_default())?;
     let started = now(shared);
+    let _quiet = RunningCell::without_progress();
     let result =
         validation::cross_validate(df, &features, target, &settings, plan, &mut monitor(shared))
             .map_err(fit_failed)?;

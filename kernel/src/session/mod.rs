@@ -147,8 +147,14 @@ impl Session {
 
     /// Runs a cell in the session's scope.
     pub fn execute(&mut self, cell_id: &str, code: &str) -> CellRun {
-        let interrupt = self.shared.borrow().host.interrupt.clone();
-        let _running = RunningCell::enter(interrupt);
+        let hooks = {
+            let shared = self.shared.borrow();
+            CellHooks {
+                interrupt: shared.host.interrupt.clone(),
+                progress: shared.host.progress.clone(),
+            }
+        };
+        let _running = RunningCell::enter(hooks);
         {
             let mut shared = self.shared.borrow_mut();
             shared.missing.clear();
@@ -411,32 +417,61 @@ fn fail(error: impl std::fmt::Display) -> Box<EvalAltResult> {
 
 type Res<T> = Result<T, Box<EvalAltResult>>;
 
-thread_local! {
-    /// The host's interrupt while a cell runs on this thread, asked by the cell's engine, by
-    /// fits' monitors, and by the engines users' algorithms run in (the runner is shared
-    /// with the server and holds no session), so cancelling stops all of them.
-    static RUNNING_CELL_INTERRUPT: RefCell<Option<Rc<dyn Fn() -> bool>>> =
-        const { RefCell::new(None) };
+/// What the host gave the running cell: its interrupt and its progress callback.
+#[derive(Clone)]
+struct CellHooks {
+    interrupt: Option<Rc<dyn Fn() -> bool>>,
+    progress: Option<Rc<dyn Fn(FitProgress)>>,
 }
 
-/// The running cell's interrupt, installed for as long as the guard lives.
-struct RunningCell(Option<Rc<dyn Fn() -> bool>>);
+thread_local! {
+    /// The running cell's hooks on this thread, used by the cell's engine, by fits'
+    /// monitors, and by the engines users' algorithms run in (the runner is shared with
+    /// the server and holds no session): cancelling stops all of them, and an algorithm's
+    /// `progress` reaches the host.
+    static RUNNING_CELL: RefCell<CellHooks> = const {
+        RefCell::new(CellHooks {
+            interrupt: None,
+            progress: None,
+        })
+    };
+}
+
+/// The running cell's hooks, installed for as long as the guard lives; the hooks before
+/// come back when it drops.
+struct RunningCell(CellHooks);
 
 impl RunningCell {
-    fn enter(interrupt: Option<Rc<dyn Fn() -> bool>>) -> RunningCell {
-        RunningCell(RUNNING_CELL_INTERRUPT.replace(interrupt))
+    fn enter(hooks: CellHooks) -> RunningCell {
+        RunningCell(RUNNING_CELL.replace(hooks))
+    }
+
+    /// Until the guard drops, [`RunningCell::report`] tells the host nothing: a
+    /// cross-validation reports its folds, not its fits' steps.
+    fn without_progress() -> RunningCell {
+        let mut hooks = RUNNING_CELL.with_borrow(Clone::clone);
+        hooks.progress = None;
+        RunningCell::enter(hooks)
     }
 
     /// Whether the host asked the running cell, if any, to stop.
     fn interrupted() -> bool {
-        let interrupt = RUNNING_CELL_INTERRUPT.with_borrow(Clone::clone);
+        let interrupt = RUNNING_CELL.with_borrow(|hooks| hooks.interrupt.clone());
         interrupt.is_some_and(|interrupt| interrupt())
+    }
+
+    /// Tells the host, if a cell runs, how far a user's algorithm has got.
+    fn report(progress: FitProgress) {
+        let callback = RUNNING_CELL.with_borrow(|hooks| hooks.progress.clone());
+        if let Some(callback) = callback {
+            callback(progress);
+        }
     }
 }
 
 impl Drop for RunningCell {
     fn drop(&mut self) {
-        RUNNING_CELL_INTERRUPT.set(self.0.take());
+        RUNNING_CELL.set(self.0.clone());
     }
 }
 
