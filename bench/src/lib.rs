@@ -4,6 +4,12 @@
 
 pub mod train;
 
+// The allocator of the `oxbook` binary, whose kernel the native benchmarks measure (see
+// server/Cargo.toml); declared here, it is every bench binary's.
+#[cfg(not(target_arch = "wasm32"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use oxbook_kernel::{ColumnData, Format, Frame, LoadOptions, Loaded, Loader, Values};
 
 /// The benchmark's data: the demo generator's people, as `generate-demo-data --rows N`

@@ -9,11 +9,6 @@ use std::time::Instant;
 
 use oxbook_kernel::{Format, LoadOptions, Loader};
 
-// The allocator of the `oxbook` binary, whose kernel this measures (see server/Cargo.toml).
-#[cfg(not(target_arch = "wasm32"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// A field of /proc/self/status in bytes (its values are in kB), 0 where there is none.
 fn status_bytes(field: &str) -> u64 {
     std::fs::read_to_string("/proc/self/status")

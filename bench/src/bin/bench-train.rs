@@ -10,11 +10,6 @@ use std::time::Instant;
 
 use oxbook_bench::train;
 
-// The allocator of the `oxbook` binary, whose kernel this measures (see server/Cargo.toml).
-#[cfg(not(target_arch = "wasm32"))]
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn run(path: &str, repeat: usize, split_out: Option<&str>) -> Result<(), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
     let start = Instant::now();

@@ -919,9 +919,7 @@ impl Assignment {
                 changed = true;
                 if let Tally::Sums(sums, counts) = tally {
                     counts[from] -= 1;
-                    for (s, v) in sums[from * d..(from + 1) * d].iter_mut().zip(row) {
-                        *s -= v;
-                    }
+                    remove_row(sums, from, row);
                     counts[to] += 1;
                     add_row(sums, to, row);
                 }
@@ -937,6 +935,15 @@ fn add_row(sums: &mut [f64], c: usize, row: &[f64]) {
     let d = row.len();
     for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
         *s += v;
+    }
+}
+
+/// Takes `row` out of cluster `c`'s sum.
+#[inline(always)]
+fn remove_row(sums: &mut [f64], c: usize, row: &[f64]) {
+    let d = row.len();
+    for (s, v) in sums[c * d..(c + 1) * d].iter_mut().zip(row) {
+        *s -= v;
     }
 }
 
@@ -1057,9 +1064,7 @@ fn relocate_empty_clusters(
     far.sort_by(order);
     for (&cluster, &(_, i)) in empty.iter().zip(&far) {
         let old = labels[i];
-        for (s, v) in sums[old * d..(old + 1) * d].iter_mut().zip(x.row(i)) {
-            *s -= v;
-        }
+        remove_row(sums, old, x.row(i));
         counts[old] -= 1;
         sums[cluster * d..(cluster + 1) * d].copy_from_slice(x.row(i));
         counts[cluster] = 1;
