@@ -10,7 +10,9 @@
 use std::collections::BTreeMap;
 
 use super::infer::{ColumnBuilder, Nulls};
-use super::{build_frame, check_types, Diagnostic, Header, LoadError, LoadOptions, Loaded};
+use super::{
+    build_frame, check_types, ChunkHash, Diagnostic, Header, LoadError, LoadOptions, Loaded,
+};
 use crate::frame::DType;
 
 /// A record longer than this is taken as a quote left open, rather than buffering the
@@ -32,11 +34,14 @@ struct Span {
 
 const IN_SCRATCH: u32 = 1 << 31;
 
-/// The most bytes of a chunk parsed at once: a larger chunk is pushed in pieces of this
-/// size. What one call of [`CsvParser::parse`] reads is then at most twice this (a piece's
-/// unfinished tail, then as many bytes again to finish it), so positions stay below
-/// [`IN_SCRATCH`].
-const MAX_INPUT: usize = 1 << 28;
+/// The most bytes of a chunk parsed at once: a larger chunk (a whole file, from
+/// [`super::Loader::load_all`]) is pushed in pieces of this size, as the browser's worker
+/// streams a file. Natively, the pipeline rebalances its two threads after each piece
+/// (see [`parse_batches`]), and a piece's records stay in the cache between cutting and
+/// converting them. What one call of [`CsvParser::parse`] reads is at most a piece, or a
+/// record cut off by a piece's end (below [`MAX_RECORD`]) and as many bytes again to
+/// finish it, so positions stay below [`IN_SCRATCH`].
+const MAX_INPUT: usize = 4 << 20;
 
 impl Span {
     #[inline(always)]
@@ -433,13 +438,25 @@ impl CsvParser {
         }
     }
 
-    pub(crate) fn push(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
-        chunk
-            .chunks(MAX_INPUT)
-            .try_for_each(|piece| self.push_piece(piece))
+    /// Parses the next bytes, and hashes them with `hasher`, if any.
+    pub(crate) fn push(
+        &mut self,
+        chunk: &[u8],
+        mut hasher: Option<&mut sha2::Sha256>,
+    ) -> Result<(), LoadError> {
+        chunk.chunks(MAX_INPUT).try_for_each(|piece| {
+            let mut hash = hasher.as_deref_mut().map(|h| ChunkHash::new(h, piece));
+            let result = self.push_piece(piece, hash.as_mut());
+            // What the pipeline did not hash: all of a small piece, the end of a large one.
+            if let Some(hash) = &mut hash {
+                hash.rest();
+            }
+            result
+        })
     }
 
-    fn push_piece(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
+    /// Parses a piece of a chunk; `hash`, if any, may hash (part of) it on the way.
+    fn push_piece(&mut self, chunk: &[u8], hash: Option<&mut ChunkHash>) -> Result<(), LoadError> {
         let mut rest = chunk;
         // Complete the pending record from the chunk's start, taking geometrically more
         // bytes each try so that a long record is scanned a bounded number of times.
@@ -451,7 +468,7 @@ impl CsvParser {
             let old = self.pending.len();
             self.pending.extend_from_slice(&rest[..take]);
             let pending = std::mem::take(&mut self.pending);
-            let consumed = self.parse(&pending, false);
+            let consumed = self.parse(&pending, false, None);
             self.pending = pending;
             let consumed = consumed?;
             if consumed == 0 {
@@ -474,13 +491,19 @@ impl CsvParser {
             self.pending.clear();
             rest = &rest[take - leftover.min(take)..];
         }
-        let consumed = self.parse(rest, false)?;
+        let consumed = self.parse(rest, false, hash)?;
         self.pending.extend_from_slice(&rest[consumed..]);
         Ok(())
     }
 
-    /// Reads the complete records of `input`; returns how many bytes they took.
-    fn parse(&mut self, input: &[u8], eof: bool) -> Result<usize, LoadError> {
+    /// Reads the complete records of `input`; returns how many bytes they took. `hash`, if
+    /// any, may hash part of its chunk in step with reading `input` (see [`parse_batches`]).
+    fn parse(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+        hash: Option<&mut ChunkHash>,
+    ) -> Result<usize, LoadError> {
         let mut pos = 0;
         while self.columns.is_none() && pos < input.len() {
             // The first record names the columns (usually) and sets their number.
@@ -528,6 +551,7 @@ impl CsvParser {
             eof,
             &mut pos,
             &mut batch,
+            hash,
         );
         self.batch = batch;
         self.parsed += pos as u64;
@@ -629,7 +653,7 @@ impl CsvParser {
 
     pub(crate) fn finish(mut self) -> Result<Loaded, LoadError> {
         let pending = std::mem::take(&mut self.pending);
-        self.parse(&pending, true)?;
+        self.parse(&pending, true, None)?;
         let Some(mut columns) = self.columns.take() else {
             return Err(LoadError::Empty {
                 format: "CSV",
@@ -754,7 +778,9 @@ fn parse_batches_serial(
     }
 }
 
+/// wasm32 has one thread: the records are read in turn, and the caller hashes the chunk.
 #[cfg(target_arch = "wasm32")]
+#[allow(clippy::too_many_arguments)]
 fn parse_batches(
     cutter: &mut Cutter,
     columns: &mut [ColumnBuilder],
@@ -763,6 +789,7 @@ fn parse_batches(
     eof: bool,
     pos: &mut usize,
     batch: &mut Batch,
+    _hash: Option<&mut ChunkHash>,
 ) -> Result<(), LoadError> {
     parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch)
 }
@@ -781,7 +808,12 @@ fn parse_batches(
 /// the file, so no fixed split balances every file; moving one column at a time, the split
 /// settles within a column of the balance, or alternates around it. Which thread converts
 /// a column changes only the time, never the result.
+///
+/// The converting thread also hashes the chunk (`hash`), in step: before each batch, the
+/// part of the chunk in proportion to the input read so far. The caller hashes what is
+/// left, and all of a small input, which is read on this thread alone.
 #[cfg(not(target_arch = "wasm32"))]
+#[allow(clippy::too_many_arguments)]
 fn parse_batches(
     cutter: &mut Cutter,
     columns: &mut [ColumnBuilder],
@@ -790,6 +822,7 @@ fn parse_batches(
     eof: bool,
     pos: &mut usize,
     batch: &mut Batch,
+    mut hash: Option<&mut ChunkHash>,
 ) -> Result<(), LoadError> {
     use std::sync::mpsc;
     use std::time::{Duration, Instant};
@@ -805,11 +838,12 @@ fn parse_batches(
     }
     let split = cutter
         .split
-        .unwrap_or_else(|| split_point(columns))
+        .unwrap_or_else(|| split_point(columns, hash.is_some()))
         .min(columns.len());
     let (theirs, ours) = columns.split_at_mut(split);
     let (bad, cut_error, our_work, their_work) = std::thread::scope(|scope| {
-        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch)>(IN_FLIGHT);
+        // Each batch goes with its sequence number and where the input read ends after it.
+        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch, usize)>(IN_FLIGHT);
         let (give_back, empty) = mpsc::channel::<Batch>();
         for _ in 0..IN_FLIGHT {
             let mut spare = Batch::default();
@@ -818,8 +852,11 @@ fn parse_batches(
         }
         let converter = scope.spawn(move || -> (Option<Bad>, Duration) {
             let mut work = Duration::ZERO;
-            for (seq, batch) in to_convert {
+            for (seq, batch, read) in to_convert {
                 let start = Instant::now();
+                if let Some(hash) = hash.as_deref_mut() {
+                    hash.up_to(read, input.len());
+                }
                 let bad = convert_part(theirs, 0, input, &batch, nulls)
                     .map(|(row, c)| (seq, row, c, batch.lines[row]));
                 work += start.elapsed();
@@ -840,7 +877,7 @@ fn parse_batches(
             our_bad = convert_part(ours, split, input, &next, nulls)
                 .map(|(row, c)| (seq, row, c, next.lines[row]));
             work += start.elapsed();
-            if full.send((seq, next)).is_err() {
+            if full.send((seq, next, *pos)).is_err() {
                 break;
             }
             if our_bad.is_some() || error.is_some() || !more {
@@ -881,11 +918,13 @@ fn parse_batches(
 
 /// Where to split the columns between the converting thread (before) and the cutting one
 /// (after) at first: the cutting thread takes the last columns, about a third of the
-/// estimated cost of converting. Floats and text (looked up in a dictionary or copied)
+/// estimated cost of converting, or half when the converting thread also hashes (hashing
+/// costs about as much as cutting). Floats and text (looked up in a dictionary or copied)
 /// cost about twice as much as ints and bools (measured on the benchmark's file, one
 /// column at a time).
 #[cfg(not(target_arch = "wasm32"))]
-fn split_point(columns: &[ColumnBuilder]) -> usize {
+fn split_point(columns: &[ColumnBuilder], hashing: bool) -> usize {
+    let tenths_ours = if hashing { 5 } else { 3 };
     let cost = |c: &ColumnBuilder| match c.dtype() {
         Some(DType::Str | DType::Float) | None => 2,
         _ => 1,
@@ -893,7 +932,7 @@ fn split_point(columns: &[ColumnBuilder]) -> usize {
     let total: usize = columns.iter().map(cost).sum();
     let mut ours = 0;
     let mut split = columns.len();
-    while split > 0 && (ours + cost(&columns[split - 1])) * 10 <= total * 3 {
+    while split > 0 && (ours + cost(&columns[split - 1])) * 10 <= total * tenths_ours {
         split -= 1;
         ours += cost(&columns[split]);
     }
@@ -1172,7 +1211,7 @@ mod tests {
                 if parser.columns.is_some() && parser.cutter.split.is_none() {
                     parser.cutter.split = split;
                 }
-                parser.push(piece).unwrap();
+                parser.push(piece, None).unwrap();
                 splits.extend(parser.cutter.split);
             }
             (parser.finish().unwrap(), splits)

@@ -423,51 +423,51 @@ impl Loader {
             return Err(error.clone());
         }
         self.consumed += chunk.len() as u64;
-        let result = match self.source.take() {
-            Some((name, mut hasher)) => {
-                let result = hash_while(&mut hasher, chunk, || self.parse(chunk));
-                self.source = Some((name, hasher));
-                result
-            }
-            None => self.parse(chunk),
-        };
+        let mut source = self.source.take();
+        let result = self.parse(chunk, source.as_mut().map(|(_, hasher)| hasher));
+        self.source = source;
         if let Err(error) = &result {
             self.failed = Some(error.clone());
         }
         result
     }
 
-    /// Parses the next bytes, holding back the first few until they can be told from a
-    /// byte order mark.
-    fn parse(&mut self, chunk: &[u8]) -> Result<(), LoadError> {
+    /// Parses (and hashes, with a `hasher`) the next bytes, holding back the first few
+    /// until they can be told from a byte order mark.
+    fn parse(&mut self, chunk: &[u8], mut hasher: Option<&mut Sha256>) -> Result<(), LoadError> {
         let mut chunk = chunk;
         match self.head.as_mut() {
             Some(head) => {
                 let take = (BOM.len() - head.len()).min(chunk.len());
                 head.extend_from_slice(&chunk[..take]);
+                if let Some(hasher) = hasher.as_deref_mut() {
+                    hasher.update(&chunk[..take]);
+                }
                 chunk = &chunk[take..];
                 if head.len() < BOM.len() {
                     return Ok(());
                 }
                 let head = self.head.take().unwrap_or_default();
                 let start = if head == BOM { &[][..] } else { &head[..] };
-                self.feed(start).and_then(|()| self.feed(chunk))
+                self.feed(start, None)
+                    .and_then(|()| self.feed(chunk, hasher))
             }
-            None => self.feed(chunk),
+            None => self.feed(chunk, hasher),
         }
     }
 
-    fn feed(&mut self, bytes: &[u8]) -> Result<(), LoadError> {
+    /// Parses `bytes`, hashing them with `hasher` on the way.
+    fn feed(&mut self, bytes: &[u8], hasher: Option<&mut Sha256>) -> Result<(), LoadError> {
         if bytes.is_empty() {
             return Ok(());
         }
         match &mut self.parser {
-            Parser::Csv(p) => p.push(bytes),
-            Parser::Json(p) => p.push(bytes),
-            Parser::Parquet(p) => {
+            Parser::Csv(p) => p.push(bytes, hasher),
+            Parser::Json(p) => hash_while(hasher, bytes, || p.push(bytes)),
+            Parser::Parquet(p) => hash_while(hasher, bytes, || {
                 p.push(bytes);
                 Ok(())
-            }
+            }),
         }
     }
 
@@ -498,7 +498,8 @@ impl Loader {
         }
         if let Some(head) = self.head.take() {
             if head != BOM {
-                self.feed(&head)?;
+                // Hashed when pushed.
+                self.feed(&head, None)?;
             }
         }
         let loaded = match self.parser {
@@ -523,14 +524,18 @@ impl Loader {
 #[cfg(not(target_arch = "wasm32"))]
 const HASH_ON_A_THREAD_FROM: usize = 256 * 1024;
 
-/// Runs `parse` while `hasher` takes in `chunk`: natively, large chunks are hashed on a
-/// thread of their own, which takes the hash (about a third of a CSV load's work) off the
-/// load's critical path; wasm32 has one thread, and hashes first.
+/// Runs `parse` while `hasher` (if any) takes in `chunk`: natively, large chunks are
+/// hashed on a thread of their own, which takes the hash off the load's critical path;
+/// wasm32 has one thread, and hashes first. (The CSV parser, whose pipeline already has
+/// a second thread, hashes there instead: see [`ChunkHash`].)
 fn hash_while(
-    hasher: &mut Sha256,
+    hasher: Option<&mut Sha256>,
     chunk: &[u8],
     parse: impl FnOnce() -> Result<(), LoadError>,
 ) -> Result<(), LoadError> {
+    let Some(hasher) = hasher else {
+        return parse();
+    };
     #[cfg(not(target_arch = "wasm32"))]
     if chunk.len() >= HASH_ON_A_THREAD_FROM {
         return std::thread::scope(|scope| {
@@ -540,6 +545,44 @@ fn hash_while(
     }
     hasher.update(chunk);
     parse()
+}
+
+/// A chunk's bytes being hashed in parts, in order, as a parser goes through it: the CSV
+/// parser's converting thread hashes its share of the chunk before each batch it
+/// converts, so that the hash is part of the work the pipeline balances between its two
+/// threads (on two cores, a third thread for the hash would take time from both).
+pub(crate) struct ChunkHash<'a> {
+    hasher: &'a mut Sha256,
+    bytes: &'a [u8],
+    hashed: usize,
+}
+
+impl<'a> ChunkHash<'a> {
+    pub(crate) fn new(hasher: &'a mut Sha256, bytes: &'a [u8]) -> ChunkHash<'a> {
+        ChunkHash {
+            hasher,
+            bytes,
+            hashed: 0,
+        }
+    }
+
+    /// Hashes the chunk up to the fraction `done / total` of its length.
+    pub(crate) fn up_to(&mut self, done: usize, total: usize) {
+        let len = self.bytes.len();
+        let end = match total {
+            0 => len,
+            _ => (len as u128 * done.min(total) as u128 / total as u128) as usize,
+        };
+        if end > self.hashed {
+            self.hasher.update(&self.bytes[self.hashed..end]);
+            self.hashed = end;
+        }
+    }
+
+    /// Hashes what is left of the chunk.
+    pub(crate) fn rest(&mut self) {
+        self.up_to(1, 1);
+    }
 }
 
 /// Loads a whole file held in memory.
