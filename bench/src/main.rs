@@ -44,7 +44,8 @@ fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
             .named(path);
         loader.size_hint(size);
         // Safety: the benchmark's file is not written while it is mapped.
-        let mapped = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| format!("{path}: {e}"))?;
+        let mapped = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
+            .map_err(|e| format!("{path}: {e}"))?;
         for part in mapped.chunks(chunk.max(1)) {
             loader.push(part).map_err(|e| e.to_string())?;
         }

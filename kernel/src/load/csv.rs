@@ -802,12 +802,12 @@ fn parse_batches(
 /// cutting).
 ///
 /// Where the columns are split starts from an estimate of their costs ([`split_point`])
-/// and then follows the time each thread worked: after each input, the thread that worked
-/// less takes one more column. (Waits are no guide: on a busy machine a thread mostly
-/// waits for the other to be scheduled.) The costs of cutting and converting depend on
-/// the file, so no fixed split balances every file; moving one column at a time, the split
-/// settles within a column of the balance, or alternates around it. Which thread converts
-/// a column changes only the time, never the result.
+/// and then follows the time each thread worked: after each input, columns move to the
+/// thread that worked less, as many as narrow the gap at the cost converting measured
+/// ([`rebalance`]). (Waits are no guide: on a busy machine a thread mostly waits for the
+/// other to be scheduled.) The costs of cutting and converting depend on the file (and on
+/// whether its bytes are in the cache), so no fixed split balances every file. Which
+/// thread converts a column changes only the time, never the result.
 ///
 /// The converting thread also hashes the chunk (`hash`), in step: before each batch, the
 /// part of the chunk in proportion to the input read so far. The caller hashes what is
@@ -825,7 +825,7 @@ fn parse_batches(
     mut hash: Option<&mut ChunkHash>,
 ) -> Result<(), LoadError> {
     use std::sync::mpsc;
-    use std::time::{Duration, Instant};
+    use std::time::Instant;
     /// Below this, starting a thread costs more than it saves.
     const PIPELINE_MIN: usize = 256 << 10;
     /// Batches cut and not yet converted, at most: enough that neither thread waits for
@@ -850,16 +850,17 @@ fn parse_batches(
             spare.reset(batch.width);
             let _ = give_back.send(spare);
         }
-        let converter = scope.spawn(move || -> (Option<Bad>, Duration) {
-            let mut work = Duration::ZERO;
+        let converter = scope.spawn(move || -> (Option<Bad>, Work) {
+            let mut work = Work::default();
             for (seq, batch, read) in to_convert {
                 let start = Instant::now();
                 if let Some(hash) = hash.as_deref_mut() {
                     hash.up_to(read, input.len());
                 }
+                let converting = Instant::now();
                 let bad = convert_part(theirs, 0, input, &batch, nulls)
                     .map(|(row, c)| (seq, row, c, batch.lines[row]));
-                work += start.elapsed();
+                work.add(start, converting);
                 let _ = give_back.send(batch);
                 if bad.is_some() {
                     return (bad, work);
@@ -869,14 +870,15 @@ fn parse_batches(
         });
         let mut cut_error = None;
         let mut our_bad: Option<Bad> = None;
-        let mut work = Duration::ZERO;
+        let mut work = Work::default();
         let mut next = std::mem::take(batch);
         for seq in 0.. {
             let start = Instant::now();
             let (more, error) = cutter.fill(input, eof, pos, &mut next);
+            let converting = Instant::now();
             our_bad = convert_part(ours, split, input, &next, nulls)
                 .map(|(row, c)| (seq, row, c, next.lines[row]));
-            work += start.elapsed();
+            work.add(start, converting);
             if full.send((seq, next, *pos)).is_err() {
                 break;
             }
@@ -903,40 +905,83 @@ fn parse_batches(
         };
         (bad, cut_error, work, their_work)
     });
-    cutter.split = Some(if their_work > our_work {
-        split.saturating_sub(1)
-    } else if our_work > their_work {
-        (split + 1).min(columns.len())
-    } else {
-        split
-    });
+    cutter.split = Some(rebalance(columns, split, our_work, their_work));
     if let Some((_, _, c, line)) = bad {
         return Err(utf8_error(line, c, &columns[c]));
     }
     cut_error.map_or(Ok(()), Err)
 }
 
-/// Where to split the columns between the converting thread (before) and the cutting one
-/// (after) at first: the cutting thread takes the last columns, about a third of the
-/// estimated cost of converting, or half when the converting thread also hashes (hashing
-/// costs about as much as cutting). Floats and text (looked up in a dictionary or copied)
-/// cost about twice as much as ints and bools (measured on the benchmark's file, one
-/// column at a time).
+/// What a thread of the pipeline worked on an input: in all, and converting.
 #[cfg(not(target_arch = "wasm32"))]
-fn split_point(columns: &[ColumnBuilder], hashing: bool) -> usize {
-    let tenths_ours = if hashing { 5 } else { 3 };
-    let cost = |c: &ColumnBuilder| match c.dtype() {
+#[derive(Default, Clone, Copy)]
+struct Work {
+    total: std::time::Duration,
+    converting: std::time::Duration,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl Work {
+    /// Adds a step that started at `start` and converted from `converting` until now.
+    fn add(&mut self, start: std::time::Instant, converting: std::time::Instant) {
+        let end = std::time::Instant::now();
+        self.total += end - start;
+        self.converting += end - converting;
+    }
+}
+
+/// A column's estimated cost of converting, in units: floats and text (looked up in a
+/// dictionary or copied) cost about twice as much as ints and bools (measured on the
+/// benchmark's file, one column at a time).
+#[cfg(not(target_arch = "wasm32"))]
+fn column_cost(column: &ColumnBuilder) -> usize {
+    match column.dtype() {
         Some(DType::Str | DType::Float) | None => 2,
         _ => 1,
-    };
-    let total: usize = columns.iter().map(cost).sum();
+    }
+}
+
+/// Where to split the columns between the converting thread (before) and the cutting one
+/// (after) at first: the cutting thread takes the last columns, about a tenth of the
+/// estimated cost of converting, or a fifth when the converting thread also hashes.
+/// (Measured on the benchmark's file streamed from memory: cutting costs about as much as
+/// converting every column, and hashing a quarter of that.)
+#[cfg(not(target_arch = "wasm32"))]
+fn split_point(columns: &[ColumnBuilder], hashing: bool) -> usize {
+    let tenths_ours = if hashing { 2 } else { 1 };
+    let total: usize = columns.iter().map(column_cost).sum();
     let mut ours = 0;
     let mut split = columns.len();
-    while split > 0 && (ours + cost(&columns[split - 1])) * 10 <= total * tenths_ours {
+    while split > 0 && (ours + column_cost(&columns[split - 1])) * 10 <= total * tenths_ours {
         split -= 1;
-        ours += cost(&columns[split]);
+        ours += column_cost(&columns[split]);
     }
     split
+}
+
+/// The split for the next input, after one split at `split` in which the cutting thread
+/// worked `ours` and the converting one `theirs`: columns move to the thread that worked
+/// less while moving one narrows the gap, each costing its share of the time the two spent
+/// converting.
+#[cfg(not(target_arch = "wasm32"))]
+fn rebalance(columns: &[ColumnBuilder], split: usize, ours: Work, theirs: Work) -> usize {
+    let units: usize = columns.iter().map(column_cost).sum();
+    let per_unit = (ours.converting + theirs.converting).as_secs_f64() / units.max(1) as f64;
+    let cost = |column: &ColumnBuilder| column_cost(column) as f64 * per_unit;
+    // Above zero when the converting thread worked more.
+    let mut gap = theirs.total.as_secs_f64() - ours.total.as_secs_f64();
+    let mut split = split;
+    loop {
+        if gap > 0.0 && split > 0 && cost(&columns[split - 1]) < gap {
+            split -= 1;
+            gap -= 2.0 * cost(&columns[split]);
+        } else if gap < 0.0 && split < columns.len() && cost(&columns[split]) < -gap {
+            gap += 2.0 * cost(&columns[split]);
+            split += 1;
+        } else {
+            return split;
+        }
+    }
 }
 
 impl Cutter {
@@ -1226,6 +1271,32 @@ mod tests {
             assert!(splits.len() >= 3, "{splits:?}");
             assert_eq!(loaded, serial, "starting from {start:?}, then {splits:?}");
         }
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn columns_move_to_the_thread_that_worked_less_until_the_gap_would_widen() {
+        use std::time::Duration;
+        let ints: Vec<ColumnBuilder> = (0..6)
+            .map(|i| ColumnBuilder::new(format!("c{i}"), Some(DType::Int)))
+            .collect();
+        let work = |total_ms: u64, converting_ms: u64| Work {
+            total: Duration::from_millis(total_ms),
+            converting: Duration::from_millis(converting_ms),
+        };
+        // 6 ms converting in all, over 6 columns alike: 1 ms a column. The cutting thread
+        // worked 4 ms more; two columns to the converting thread close the gap.
+        assert_eq!(rebalance(&ints, 1, work(7, 3), work(3, 3)), 3);
+        // The other way round, down to none for the converting thread.
+        assert_eq!(rebalance(&ints, 3, work(3, 3), work(7, 3)), 1);
+        assert_eq!(rebalance(&ints, 1, work(3, 3), work(9, 3)), 0);
+        // A gap below a column's cost stays: moving one would widen it.
+        assert_eq!(rebalance(&ints, 2, work(5, 3), work(4, 3)), 2);
+        // Floats cost twice as much: one moves for a gap of 3 (per unit 0.75 ms).
+        let floats: Vec<ColumnBuilder> = (0..4)
+            .map(|i| ColumnBuilder::new(format!("f{i}"), Some(DType::Float)))
+            .collect();
+        assert_eq!(rebalance(&floats, 2, work(7, 3), work(4, 3)), 3);
     }
 
     #[cfg_attr(not(target_arch = "wasm32"), test)]
