@@ -810,8 +810,9 @@ fn parse_batches(
 /// thread converts a column changes only the time, never the result.
 ///
 /// The converting thread also hashes the chunk (`hash`), in step: before each batch, the
-/// part of the chunk in proportion to the input read so far. The caller hashes what is
-/// left, and all of a small input, which is read on this thread alone.
+/// part of the chunk in proportion to the input read so far, and a little more
+/// (`HASH_LEAD`). The caller hashes what is left, and all of a small input, which is read
+/// on this thread alone.
 #[cfg(not(target_arch = "wasm32"))]
 #[allow(clippy::too_many_arguments)]
 fn parse_batches(
@@ -831,6 +832,11 @@ fn parse_batches(
     /// Batches cut and not yet converted, at most: enough that neither thread waits for
     /// the other at every batch when the machine's other work delays one of them.
     const IN_FLIGHT: usize = 4;
+    /// How far ahead of the cutting the converting thread hashes: the hash reads the bytes
+    /// from memory (its arithmetic hides the wait) and the cutting then finds them in the
+    /// cache the cores share. Measured on the benchmark's file: 128 to 256 KiB took 5 to
+    /// 10% off a load; 1 MiB was slower than none (evicted before they are cut).
+    const HASH_LEAD: usize = 192 << 10;
     /// Where a bad field is: batch, row, column, line.
     type Bad = (usize, usize, usize, u64);
     if input.len() - *pos < PIPELINE_MIN {
@@ -850,13 +856,20 @@ fn parse_batches(
             spare.reset(batch.width);
             let _ = give_back.send(spare);
         }
+        let from = *pos;
         let converter = scope.spawn(move || -> (Option<Bad>, Work) {
             let mut work = Work::default();
+            let mut hash_ahead_of = |read: usize| {
+                if let Some(hash) = hash.as_deref_mut() {
+                    hash.up_to((read + HASH_LEAD).min(input.len()), input.len());
+                }
+            };
+            let start = Instant::now();
+            hash_ahead_of(from);
+            work.total += start.elapsed();
             for (seq, batch, read) in to_convert {
                 let start = Instant::now();
-                if let Some(hash) = hash.as_deref_mut() {
-                    hash.up_to(read, input.len());
-                }
+                hash_ahead_of(read);
                 let converting = Instant::now();
                 let bad = convert_part(theirs, 0, input, &batch, nulls)
                     .map(|(row, c)| (seq, row, c, batch.lines[row]));
