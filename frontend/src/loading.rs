@@ -445,8 +445,12 @@ pub async fn pump(
                     let _ = reader.cancel();
                     return Err(SourceError::Cancelled { done });
                 }
-                let result = match JsFuture::from(reader.read()).await {
-                    Ok(result) => result,
+                let result = match read_or_cancel(&reader, cancelled).await {
+                    Ok(Some(result)) => result,
+                    Ok(None) => {
+                        let _ = reader.cancel();
+                        return Err(SourceError::Cancelled { done });
+                    }
                     Err(e) => {
                         return Err(SourceError::Read {
                             done,
@@ -479,6 +483,33 @@ pub async fn pump(
         }
     }
     Ok(done)
+}
+
+/// How often a read waiting on a stream looks at the Cancel flag: a stalled server must
+/// not keep a load from being cancelled.
+pub const CANCEL_POLL_MS: u32 = 100;
+
+/// The stream's next read, or `None` when `cancelled` turns true while it waits.
+async fn read_or_cancel(
+    reader: &web_sys::ReadableStreamDefaultReader,
+    cancelled: &dyn Fn() -> bool,
+) -> Result<Option<JsValue>, JsValue> {
+    let read = reader.read();
+    loop {
+        // A tick resolves with `undefined`, which no read gives (it gives `{done, value}`).
+        let tick = wasm_bindgen_futures::future_to_promise(async {
+            gloo_timers::future::TimeoutFuture::new(CANCEL_POLL_MS).await;
+            Ok(JsValue::UNDEFINED)
+        });
+        let first =
+            JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&read, &tick))).await?;
+        if !first.is_undefined() {
+            return Ok(Some(first));
+        }
+        if cancelled() {
+            return Ok(None);
+        }
+    }
 }
 
 async fn read_blob_range(blob: &Blob, start: f64, end: f64) -> Result<js_sys::Uint8Array, String> {

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use oxbook_frontend::loading::{
     browser_fetch, fetch_with_fallback, guess_format, is_same_origin, open_source, open_url, pump,
-    resolve_url, retry_through_server, server_fetch_url, FetchFailure, FetchRoute,
+    resolve_url, retry_through_server, server_fetch_url, ByteSource, FetchFailure, FetchRoute,
     ProgressThrottle, SourceError, UrlError,
 };
 use oxbook_frontend::worker_wire::{envelope, open_envelope};
@@ -145,6 +145,51 @@ async fn a_url_streams_from_the_browsers_fetch() {
     assert_eq!(progress.last(), Some(&(read, Some(read))));
     assert!(progress.windows(2).all(|w| w[0].0 < w[1].0));
     assert_eq!(loader.finish().unwrap().frame.row_count(), 20_000);
+}
+
+#[wasm_bindgen_test]
+async fn cancel_stops_a_stream_that_has_stalled() {
+    // A response that sends its first bytes and then nothing more, never ending.
+    let source = js_sys::Object::new();
+    let start = js_sys::Function::new_with_args(
+        "controller",
+        "controller.enqueue(new TextEncoder().encode('a,b\\n1,2\\n'));",
+    );
+    let cancel = js_sys::Function::new_no_args("globalThis.stalledStreamCancelled = true;");
+    js_sys::Reflect::set(&source, &"start".into(), &start).unwrap();
+    js_sys::Reflect::set(&source, &"cancel".into(), &cancel).unwrap();
+    let stream = web_sys::ReadableStream::new_with_underlying_source(&source).unwrap();
+
+    // Cancel is pressed 300 ms after the first bytes arrived, while the read waits.
+    let first_bytes_at = std::cell::Cell::new(None::<f64>);
+    let cancelled = || {
+        first_bytes_at
+            .get()
+            .is_some_and(|at| js_sys::Date::now() - at > 300.0)
+    };
+    let mut loader = Loader::new(Format::Csv, LoadOptions::default()).unwrap();
+    let started = js_sys::Date::now();
+    let result = pump(
+        ByteSource::Stream(stream),
+        None,
+        MIB,
+        |chunk| {
+            first_bytes_at.set(Some(js_sys::Date::now()));
+            loader.push(chunk).map_err(|e| e.to_string())
+        },
+        |_, _| {},
+        &cancelled,
+    )
+    .await;
+    match result {
+        Err(SourceError::Cancelled { done }) => assert_eq!(done, 8),
+        other => panic!("expected the load cancelled, got {other:?}"),
+    }
+    let waited = js_sys::Date::now() - started;
+    assert!(waited < 3000.0, "cancelled after {waited} ms");
+    // The stream was told to stop sending.
+    let told = js_sys::Reflect::get(&js_sys::global(), &"stalledStreamCancelled".into()).unwrap();
+    assert_eq!(told.as_bool(), Some(true));
 }
 
 #[wasm_bindgen_test]
