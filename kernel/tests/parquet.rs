@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use oxbook_kernel::load::{load, Format, LoadError, LoadOptions, Loaded};
+use oxbook_kernel::load::{load, Format, LoadError, LoadOptions, Loaded, Loader};
 use parquet::basic::{Compression, Encoding};
 use parquet::data_type::{
     BoolType, ByteArray, ByteArrayType, DoubleType, FloatType, Int32Type, Int64Type,
@@ -202,6 +202,45 @@ fn valid_files_load_in_every_style() {
         …
         [23 rows × 8 columns]"#]]
     .assert_eq(&frame.to_text(3));
+}
+
+/// A host can stop the decoding at the end of a load (where a Parquet file is decoded
+/// whole) between column chunks; asked and never cancelled, it loads as `finish` does.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn cancel_stops_the_decoding_between_column_chunks() {
+    use std::cell::Cell;
+    let bytes = parquet_file(styles()[1], 3);
+    let loader = || {
+        let mut loader = Loader::new(Format::Parquet, LoadOptions::default()).unwrap();
+        loader.push(&bytes).unwrap();
+        loader
+    };
+    let asked = Cell::new(0);
+    let never = || {
+        asked.set(asked.get() + 1);
+        false
+    };
+    let loaded = loader().finish_unless(&never).unwrap();
+    assert_eq!(loaded.frame, load_parquet(&bytes).unwrap().frame);
+    assert_eq!(
+        asked.get(),
+        3 * 8,
+        "asked before each chunk: 3 row groups of 8 columns"
+    );
+
+    // Cancel pressed during the second row group: nothing after it is decoded.
+    let asked = Cell::new(0);
+    let midway = || {
+        asked.set(asked.get() + 1);
+        asked.get() > 10
+    };
+    assert_eq!(
+        loader().finish_unless(&midway).unwrap_err(),
+        LoadError::Cancelled
+    );
+    assert_eq!(asked.get(), 11);
+    assert_eq!(LoadError::Cancelled.to_string(), "the load was cancelled");
 }
 
 /// A page whose header claims 1 GiB uncompressed is refused before the crate allocates

@@ -308,7 +308,13 @@ mod worker {
                 bytes_total: Some(bytes),
             },
         );
-        let mut loaded = loader.finish()?;
+        // Cancel also stops the end's parse (a Parquet file is decoded there).
+        let mut loaded = loader
+            .finish_unless(&cancelled)
+            .map_err(|error| match error {
+                LoadError::Cancelled => Failure::Source(SourceError::Cancelled { done: bytes }),
+                error => Failure::Load(error),
+            })?;
         match hashing.finish().await {
             Ok(Some(sha256)) => {
                 loaded.frame = loaded.frame.from_dataset(DatasetRef { name, sha256 })

@@ -281,6 +281,8 @@ pub enum LoadError {
         column: u64,
         message: String,
     },
+    #[error("the load was cancelled")]
+    Cancelled,
     #[error("the Parquet file cannot be read: {0}")]
     Parquet(String),
     #[error("types: no column named '{name}' (columns: {available})")]
@@ -492,7 +494,14 @@ impl Loader {
     }
 
     /// Ends the file: the frame, or why there is none.
-    pub fn finish(mut self) -> Result<Loaded, LoadError> {
+    pub fn finish(self) -> Result<Loaded, LoadError> {
+        self.finish_unless(&|| false)
+    }
+
+    /// [`Loader::finish`], giving up with [`LoadError::Cancelled`] when `cancelled` says so:
+    /// it is asked between the parts of the work left at the end (a Parquet file's column
+    /// chunks: the whole file is decoded there), so that a host can stop a long finish.
+    pub fn finish_unless(mut self, cancelled: &dyn Fn() -> bool) -> Result<Loaded, LoadError> {
         if let Some(error) = self.failed {
             return Err(error);
         }
@@ -505,7 +514,7 @@ impl Loader {
         let loaded = match self.parser {
             Parser::Csv(p) => p.finish(),
             Parser::Json(p) => p.finish(),
-            Parser::Parquet(p) => p.finish(),
+            Parser::Parquet(p) => p.finish(cancelled),
         }?;
         Ok(match self.source {
             Some((name, hasher)) => Loaded {

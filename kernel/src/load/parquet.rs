@@ -925,7 +925,8 @@ impl ParquetBuffer {
         self.bytes.extend_from_slice(chunk);
     }
 
-    pub(crate) fn finish(self) -> Result<Loaded, LoadError> {
+    /// The frame of the file's columns, asking `cancelled` before each column chunk.
+    pub(crate) fn finish(self, cancelled: &dyn Fn() -> bool) -> Result<Loaded, LoadError> {
         if self.bytes.is_empty() {
             return Err(LoadError::Empty {
                 format: "Parquet file",
@@ -964,6 +965,9 @@ impl ParquetBuffer {
             let row_group = reader.get_row_group(group).map_err(error)?;
             let group_rows = u64::try_from(row_group.metadata().num_rows()).unwrap_or(0);
             for ((index, kind), column) in kept.iter().zip(&mut columns) {
+                if cancelled() {
+                    return Err(LoadError::Cancelled);
+                }
                 read_chunk(row_group.as_ref(), *index, *kind, column, rows).map_err(error)?;
                 // A chunk with fewer values than its row group says is a broken file.
                 let expected = usize::try_from(rows + group_rows).unwrap_or(usize::MAX);
