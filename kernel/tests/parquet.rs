@@ -296,6 +296,17 @@ fn zstd_is_refused_saying_what_to_do() {
             && shown.contains("upload the file to the dataset store"),
         "{shown}"
     );
+    // From the dataset store, which converts such files on upload, the same file means
+    // the conversion failed there: uploading it again is no advice.
+    session.provide_file("/api/datasets/z.parquet/data", ZSTD_FILE.to_vec());
+    let run = session.execute("c2", r#"load_dataset("z.parquet")"#);
+    let shown = format!("{:?}", run.outputs);
+    assert!(
+        shown.contains("compressed with ZSTD")
+            && shown.contains("the dataset store could not convert it on upload")
+            && !shown.contains("upload the file to the dataset store"),
+        "{shown}"
+    );
     // Which codecs the kernel reads is what the server's store converts from.
     use oxbook_kernel::load::parquet_reads_codec;
     assert!(parquet_reads_codec(Compression::SNAPPY));

@@ -81,6 +81,42 @@ pub fn is_valid_dataset_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
 }
 
+/// The path of a stored dataset's bytes, relative to the server's origin.
+pub fn dataset_data_path(name: &str) -> String {
+    format!("/api/datasets/{name}/data")
+}
+
+/// The stored dataset whose bytes `url` (a path, or a whole URL, the server's own under any
+/// prefix) names with [`dataset_data_path`], if it names one.
+pub fn dataset_of_url(url: &str) -> Option<&str> {
+    const PREFIX: &str = "/api/datasets/";
+    let path = url.split(['?', '#']).next()?;
+    let rest = &path[path.find(PREFIX)? + PREFIX.len()..];
+    let name = rest.strip_suffix("/data")?;
+    is_valid_dataset_name(name).then_some(name)
+}
+
 /// The rule of [`is_valid_dataset_name`] in words, for error messages.
 pub const DATASET_NAME_RULE: &str =
     "1 to 128 characters of letters, digits, '.', '-' or '_', not starting with '.'";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dataset_urls_name_their_dataset() {
+        assert_eq!(
+            dataset_of_url(&dataset_data_path("hats.csv")),
+            Some("hats.csv")
+        );
+        assert_eq!(
+            dataset_of_url("https://oxbook.example/team/api/datasets/a-b_1.parquet/data?x=1"),
+            Some("a-b_1.parquet")
+        );
+        assert_eq!(dataset_of_url("/api/datasets/hats.csv"), None);
+        assert_eq!(dataset_of_url("/api/datasets/a/b/data"), None);
+        assert_eq!(dataset_of_url("/api/datasets/.hidden/data"), None);
+        assert_eq!(dataset_of_url("/static/demo/hats.csv"), None);
+    }
+}

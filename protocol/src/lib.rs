@@ -10,7 +10,8 @@ pub mod notebook;
 pub mod run;
 
 pub use dataset::{
-    is_valid_dataset_name, DatasetColumn, DatasetFormat, DatasetInfo, DATASET_NAME_RULE,
+    dataset_data_path, dataset_of_url, is_valid_dataset_name, DatasetColumn, DatasetFormat,
+    DatasetInfo, DATASET_NAME_RULE,
 };
 pub use kernel::{
     CellRun, CellStatus, Effect, EffectOutcome, KernelEvent, KernelRequest, LoadRequest, LoadSource,

@@ -283,6 +283,14 @@ pub enum LoadError {
     },
     #[error("the load was cancelled")]
     Cancelled,
+    /// A Parquet column in a codec the kernel lacks (zstd): `stored` when the file came
+    /// from the dataset store, which converts such files on upload, so it failed there.
+    #[error("the Parquet file cannot be read: column '{column}' is compressed with {codec}, which the browser kernel cannot decode: {}", codec_hint(*.stored))]
+    Codec {
+        column: String,
+        codec: String,
+        stored: bool,
+    },
     #[error("the Parquet file cannot be read: {0}")]
     Parquet(String),
     #[error("types: no column named '{name}' (columns: {available})")]
@@ -297,6 +305,30 @@ pub enum LoadError {
     NoFormat { name: String },
     #[error("'{0}' cannot be a variable name: use letters, digits and _, not starting with a digit, and not a keyword")]
     BadVariable(String),
+}
+
+fn codec_hint(stored: bool) -> &'static str {
+    if stored {
+        "the dataset store could not convert it on upload (the dataset's notes say why); \
+         save it with snappy, gzip, lz4 or brotli compression and upload it again"
+    } else {
+        "upload the file to the dataset store, which converts it, or save it with snappy, \
+         gzip, lz4 or brotli compression"
+    }
+}
+
+impl LoadError {
+    /// The error for a file read from the dataset store (see [`LoadError::Codec`]).
+    pub fn from_store(self) -> LoadError {
+        match self {
+            LoadError::Codec { column, codec, .. } => LoadError::Codec {
+                column,
+                codec,
+                stored: true,
+            },
+            other => other,
+        }
+    }
 }
 
 fn name_suffix(name: &Option<String>) -> String {

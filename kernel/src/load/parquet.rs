@@ -100,12 +100,11 @@ fn check_metadata(metadata: &ParquetMetaData, file: &[u8]) -> Result<(), LoadErr
             let name = chunk.column_descr().path().string();
             let codec = chunk.compression();
             if !reads_codec(codec) {
-                return Err(LoadError::Parquet(format!(
-                    "column '{name}' is compressed with {}, which the browser kernel cannot \
-                     decode: upload the file to the dataset store, which converts it, or save \
-                     it with snappy, gzip, lz4 or brotli compression",
-                    codec_name(codec)
-                )));
+                return Err(LoadError::Codec {
+                    column: name,
+                    codec: codec_name(codec),
+                    stored: false,
+                });
             }
             let start = chunk
                 .dictionary_page_offset()

@@ -66,7 +66,12 @@ fn read(shared: &SharedState, url: &str, name: &str, format: Format, options: Ma
             let Some(bytes) = &file.bytes else {
                 return ask(&mut shared.missing);
             };
-            let result = Loader::new(format, options).and_then(|l| l.named(name).load_all(bytes));
+            let result = Loader::new(format, options)
+                .and_then(|l| l.named(name).load_all(bytes))
+                .map_err(|e| match oxbook_protocol::dataset_of_url(url) {
+                    Some(_) => e.from_store(),
+                    None => e,
+                });
             file.parsed.push((key, result.clone()));
             result
         }
@@ -96,7 +101,7 @@ fn dataset_url(name: &str) -> Res<String> {
             oxbook_protocol::DATASET_NAME_RULE
         )));
     }
-    Ok(format!("/api/datasets/{name}/data"))
+    Ok(oxbook_protocol::dataset_data_path(name))
 }
 
 fn load_dataset(shared: &SharedState, name: &str, mut options: Map) -> Res<Frame> {
