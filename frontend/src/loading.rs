@@ -530,3 +530,129 @@ pub fn js_text(value: &JsValue) -> String {
         .or_else(|| value.as_string())
         .unwrap_or_else(|| format!("{value:?}"))
 }
+
+/// Sources above this are hashed by the kernel as they stream (`Loader::named`):
+/// WebCrypto's digest takes all the bytes in one buffer, which must fit in memory.
+pub const DIGEST_CAP_BYTES: u64 = 1 << 30;
+
+/// How a streamed load's bytes get the sha256 that names the frame's dataset. Hashing in
+/// wasm (one thread, no SHA instructions) costs about as much as parsing, so the worker
+/// has the browser's WebCrypto do it natively, off its thread, when it can.
+pub enum Hashing {
+    /// The kernel's loader hashes the bytes as they are pushed: for sources known to be
+    /// above the cap, and where there is no WebCrypto. `crypto.subtle` exists only in
+    /// secure contexts (https, or http on localhost): a page served over plain http from
+    /// another host has none.
+    Kernel,
+    /// WebCrypto's digest of the whole file, started before parsing so both run at once.
+    File(js_sys::Promise),
+    /// A response's chunks as they arrive (copies in JS memory), for WebCrypto to digest at
+    /// the end.
+    Kept {
+        subtle: web_sys::SubtleCrypto,
+        chunks: js_sys::Array,
+        bytes: u64,
+        cap: u64,
+    },
+    /// A response of unknown length that grew past the cap while being kept: the kept
+    /// chunks were hashed here, in wasm, and so is the rest as it arrives.
+    Streaming(Box<sha2::Sha256>),
+}
+
+impl Hashing {
+    /// How to hash `bytes` (`total` of them, when known), with WebCrypto's `subtle` if
+    /// there is one, keeping at most `cap` bytes for its digest.
+    pub fn start(
+        subtle: Option<web_sys::SubtleCrypto>,
+        bytes: &ByteSource,
+        total: Option<u64>,
+        cap: u64,
+    ) -> Hashing {
+        let Some(subtle) = subtle else {
+            return Hashing::Kernel;
+        };
+        if total.is_some_and(|total| total > cap) {
+            return Hashing::Kernel;
+        }
+        match bytes {
+            ByteSource::Blob(blob) => {
+                let blob = blob.clone();
+                Hashing::File(wasm_bindgen_futures::future_to_promise(async move {
+                    let buffer = JsFuture::from(blob.array_buffer()).await?;
+                    sha256(&subtle, buffer.unchecked_ref()).await
+                }))
+            }
+            ByteSource::Stream(_) => Hashing::Kept {
+                subtle,
+                chunks: js_sys::Array::new(),
+                bytes: 0,
+                cap,
+            },
+        }
+    }
+
+    /// Takes in the next chunk of a response (a file is digested whole).
+    pub fn keep(&mut self, chunk: &[u8]) {
+        use sha2::Digest;
+        match self {
+            Hashing::Kept {
+                chunks, bytes, cap, ..
+            } => {
+                *bytes += chunk.len() as u64;
+                if *bytes <= *cap {
+                    chunks.push(&js_sys::Uint8Array::from(chunk));
+                    return;
+                }
+                let mut hasher = sha2::Sha256::new();
+                let mut copy = Vec::new();
+                for kept in chunks.iter() {
+                    let kept: js_sys::Uint8Array = kept.unchecked_into();
+                    copy.resize(kept.length() as usize, 0);
+                    kept.copy_to(&mut copy);
+                    hasher.update(&copy);
+                }
+                hasher.update(chunk);
+                *self = Hashing::Streaming(Box::new(hasher));
+            }
+            Hashing::Streaming(hasher) => hasher.update(chunk),
+            Hashing::Kernel | Hashing::File(_) => {}
+        }
+    }
+
+    /// The bytes' sha256 in hex, when this hashes them (the kernel's own is in the frame).
+    pub async fn finish(self) -> Result<Option<String>, JsValue> {
+        use sha2::Digest;
+        let digest = match self {
+            Hashing::Kernel => return Ok(None),
+            Hashing::Streaming(hasher) => return Ok(Some(hex::encode(hasher.finalize()))),
+            Hashing::File(digest) => JsFuture::from(digest).await?,
+            Hashing::Kept {
+                subtle,
+                chunks,
+                bytes,
+                ..
+            } => {
+                // One buffer of the kept chunks side by side (`bytes` is at most the cap,
+                // below 4 GiB, so it fits a u32).
+                let whole = js_sys::Uint8Array::new_with_length(bytes as u32);
+                let mut offset = 0;
+                for chunk in chunks.iter() {
+                    let chunk: js_sys::Uint8Array = chunk.unchecked_into();
+                    whole.set(&chunk, offset);
+                    offset += chunk.length();
+                }
+                sha256(&subtle, &whole).await?
+            }
+        };
+        Ok(Some(hex::encode(js_sys::Uint8Array::new(&digest).to_vec())))
+    }
+}
+
+/// WebCrypto's SHA-256 of `bytes`: an `ArrayBuffer` holding the digest.
+async fn sha256(
+    subtle: &web_sys::SubtleCrypto,
+    bytes: &js_sys::Object,
+) -> Result<JsValue, JsValue> {
+    let digest = subtle.digest_with_str_and_buffer_source("SHA-256", bytes)?;
+    JsFuture::from(digest).await
+}

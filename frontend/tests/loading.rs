@@ -10,12 +10,13 @@ use std::rc::Rc;
 use oxbook_frontend::loading::{
     browser_fetch, fetch_with_fallback, guess_format, is_same_origin, open_source, open_url, pump,
     resolve_url, retry_through_server, server_fetch_url, ByteSource, FetchFailure, FetchRoute,
-    ProgressThrottle, SourceError, UrlError,
+    Hashing, ProgressThrottle, SourceError, UrlError,
 };
 use oxbook_frontend::worker_wire::{envelope, open_envelope};
 use oxbook_kernel::load::{Format, LoadOptions, Loader};
 use oxbook_kernel::Frame;
 use oxbook_protocol::LoadSource;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::{Blob, File, Url};
 
@@ -190,6 +191,80 @@ async fn cancel_stops_a_stream_that_has_stalled() {
     // The stream was told to stop sending.
     let told = js_sys::Reflect::get(&js_sys::global(), &"stalledStreamCancelled".into()).unwrap();
     assert_eq!(told.as_bool(), Some(true));
+}
+
+/// A response body that brings `bytes` in chunks of `chunk` bytes.
+fn stream_in_chunks(bytes: &[u8], chunk: u32) -> web_sys::ReadableStream {
+    let make = js_sys::Function::new_with_args(
+        "bytes, chunk",
+        "return new ReadableStream({ start(c) { \
+           for (let i = 0; i < bytes.length; i += chunk) c.enqueue(bytes.slice(i, i + chunk)); \
+           c.close(); } });",
+    );
+    make.call2(
+        &JsValue::NULL,
+        &js_sys::Uint8Array::from(bytes),
+        &JsValue::from(chunk),
+    )
+    .unwrap()
+    .unchecked_into()
+}
+
+/// The sha256 that names a load's data, by each way the worker can take: WebCrypto's
+/// digest of a file, of a response's kept chunks, and (a response of unknown length that
+/// outgrows what may be kept) the kept chunks hashed in wasm, then the rest as it comes.
+#[wasm_bindgen_test]
+async fn every_way_of_hashing_a_load_gives_the_bytes_sha256() {
+    use sha2::Digest;
+    let bytes = hats_csv(15_000);
+    assert!(bytes.len() > 300_000, "{}", bytes.len());
+    let expected = hex::encode(sha2::Sha256::digest(&bytes));
+    let subtle = || Some(web_sys::window().unwrap().crypto().unwrap().subtle());
+    let blob: Blob = file_of(&bytes, "hats.csv").into();
+    let total = Some(bytes.len() as u64);
+
+    let file = Hashing::start(subtle(), &ByteSource::Blob(blob.clone()), total, u64::MAX);
+    assert!(matches!(file, Hashing::File(_)));
+    assert_eq!(file.finish().await.unwrap(), Some(expected.clone()));
+
+    // A response, of unknown length: kept for WebCrypto, or past a cap of 100 kB (the worker's
+    // is 1 GiB) hashed in wasm from there on.
+    for (cap, streams) in [(u64::MAX, false), (100_000, true)] {
+        let stream = ByteSource::Stream(stream_in_chunks(&bytes, 65_536));
+        let mut hashing = Hashing::start(subtle(), &stream, None, cap);
+        let mut chunks = 0;
+        pump(
+            stream,
+            None,
+            MIB,
+            |chunk| {
+                chunks += 1;
+                hashing.keep(chunk);
+                Ok(())
+            },
+            |_, _| {},
+            &|| false,
+        )
+        .await
+        .unwrap();
+        assert!(chunks > 1, "the response came in {chunks} chunks");
+        assert_eq!(
+            matches!(hashing, Hashing::Streaming(_)),
+            streams,
+            "cap {cap}"
+        );
+        assert_eq!(
+            hashing.finish().await.unwrap(),
+            Some(expected.clone()),
+            "cap {cap}"
+        );
+    }
+
+    // A source known to be above the cap, or no WebCrypto: the kernel's loader hashes.
+    let known_large = Hashing::start(subtle(), &ByteSource::Blob(blob.clone()), total, 1000);
+    assert!(matches!(known_large, Hashing::Kernel));
+    let insecure = Hashing::start(None, &ByteSource::Blob(blob), total, u64::MAX);
+    assert_eq!(insecure.finish().await.unwrap(), None);
 }
 
 #[wasm_bindgen_test]

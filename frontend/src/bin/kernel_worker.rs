@@ -29,8 +29,8 @@ mod worker {
     use std::rc::Rc;
 
     use oxbook_frontend::loading::{
-        js_text, open_source, pump, ByteSource, ProgressThrottle, SourceError, CHUNK_BYTES,
-        PROGRESS_INTERVAL_MS,
+        js_text, open_source, pump, Hashing, ProgressThrottle, SourceError, CHUNK_BYTES,
+        DIGEST_CAP_BYTES, PROGRESS_INTERVAL_MS,
     };
     use oxbook_frontend::worker_wire::{
         open_envelope, Interrupt, InterruptFlags, LoadRoute, LoadRouteReport, PanicReport,
@@ -43,7 +43,6 @@ mod worker {
     };
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
-    use wasm_bindgen_futures::JsFuture;
     use web_sys::{Blob, DedicatedWorkerGlobalScope, MessageEvent, SubtleCrypto};
 
     /// The page's interrupt flags, once it sent them (never, when it is not cross-origin
@@ -258,7 +257,12 @@ mod worker {
         // The frame names its data by the request's file name or URL (as the kernel's
         // `Loader::for_request` sees it) and the sha256 of the bytes.
         let name = request.source.name().to_string();
-        let mut hashing = Hashing::start(scope, &opened.bytes, opened.total);
+        let mut hashing = Hashing::start(
+            subtle_crypto(scope),
+            &opened.bytes,
+            opened.total,
+            DIGEST_CAP_BYTES,
+        );
         if matches!(hashing, Hashing::Kernel) {
             loader = loader.named(name.clone());
         }
@@ -329,107 +333,6 @@ mod worker {
             ),
         }
         Ok(loaded)
-    }
-
-    /// Bytes above this are hashed by the kernel as they stream (`Loader::named`):
-    /// WebCrypto's digest takes all the bytes in one buffer, which must fit in memory.
-    const DIGEST_CAP_BYTES: u64 = 1 << 30;
-
-    /// How a streamed load's bytes get the sha256 that names the frame's dataset. Hashing
-    /// in wasm (one thread, no SHA instructions) costs about as much as parsing, so the
-    /// worker has the browser's WebCrypto do it natively, off this thread, when it can.
-    enum Hashing {
-        /// The kernel's loader hashes the bytes as they are pushed: for sources above
-        /// [`DIGEST_CAP_BYTES`], and where there is no WebCrypto. `crypto.subtle` exists
-        /// only in secure contexts (https, or http on localhost): a page served over plain
-        /// http from another host has none.
-        Kernel,
-        /// WebCrypto's digest of the whole file, started before parsing so both run at once.
-        File(js_sys::Promise),
-        /// A response's chunks as they arrive, for WebCrypto to digest at the end.
-        Kept {
-            subtle: SubtleCrypto,
-            chunks: js_sys::Array,
-            bytes: u64,
-        },
-        /// A response of unknown length grew past [`DIGEST_CAP_BYTES`] while being kept:
-        /// too late for the kernel to hash from the start, so the frame names no data.
-        Dropped,
-    }
-
-    impl Hashing {
-        fn start(
-            scope: &DedicatedWorkerGlobalScope,
-            bytes: &ByteSource,
-            total: Option<u64>,
-        ) -> Hashing {
-            let Some(subtle) = subtle_crypto(scope) else {
-                return Hashing::Kernel;
-            };
-            if total.is_some_and(|total| total > DIGEST_CAP_BYTES) {
-                return Hashing::Kernel;
-            }
-            match bytes {
-                ByteSource::Blob(blob) => {
-                    let blob = blob.clone();
-                    Hashing::File(wasm_bindgen_futures::future_to_promise(async move {
-                        let buffer = JsFuture::from(blob.array_buffer()).await?;
-                        sha256(&subtle, buffer.unchecked_ref()).await
-                    }))
-                }
-                ByteSource::Stream(_) => Hashing::Kept {
-                    subtle,
-                    chunks: js_sys::Array::new(),
-                    bytes: 0,
-                },
-            }
-        }
-
-        /// Keeps a response's chunk (a copy in JS memory) for the digest at the end.
-        fn keep(&mut self, chunk: &[u8]) {
-            if let Hashing::Kept { chunks, bytes, .. } = self {
-                *bytes += chunk.len() as u64;
-                if *bytes > DIGEST_CAP_BYTES {
-                    web_sys::console::warn_1(
-                        &"kernel worker: the response is too large to hash; its frame names no data set".into(),
-                    );
-                    *self = Hashing::Dropped;
-                } else {
-                    chunks.push(&js_sys::Uint8Array::from(chunk));
-                }
-            }
-        }
-
-        /// The bytes' sha256 in hex, when this hashes them (the kernel's own is in the frame).
-        async fn finish(self) -> Result<Option<String>, JsValue> {
-            let digest = match self {
-                Hashing::Kernel | Hashing::Dropped => return Ok(None),
-                Hashing::File(digest) => JsFuture::from(digest).await?,
-                Hashing::Kept {
-                    subtle,
-                    chunks,
-                    bytes,
-                } => {
-                    // One buffer of the kept chunks side by side (`bytes` is at most
-                    // DIGEST_CAP_BYTES, so it fits a u32).
-                    let whole = js_sys::Uint8Array::new_with_length(bytes as u32);
-                    let mut offset = 0;
-                    for chunk in chunks.iter() {
-                        let chunk: js_sys::Uint8Array = chunk.unchecked_into();
-                        whole.set(&chunk, offset);
-                        offset += chunk.length();
-                    }
-                    sha256(&subtle, &whole).await?
-                }
-            };
-            Ok(Some(hex::encode(js_sys::Uint8Array::new(&digest).to_vec())))
-        }
-    }
-
-    /// WebCrypto's SHA-256 of `bytes`: an `ArrayBuffer` holding the digest.
-    async fn sha256(subtle: &SubtleCrypto, bytes: &js_sys::Object) -> Result<JsValue, JsValue> {
-        let digest = subtle.digest_with_str_and_buffer_source("SHA-256", bytes)?;
-        JsFuture::from(digest).await
     }
 
     /// The worker's WebCrypto, when it has one (see [`Hashing::Kernel`]).
