@@ -218,7 +218,7 @@ pub async fn delete_dataset(name: &str) -> Result<(), ApiError> {
 
 /// Where a stored dataset's bytes are served.
 pub fn dataset_data_path(name: &str) -> String {
-    format!("{DATASETS}/{}/data", segment(name))
+    oxbook_protocol::dataset_data_path(&segment(name))
 }
 
 /// Uploads `file` as dataset `name` (replacing one of that name), in the `format` given or

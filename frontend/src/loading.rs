@@ -440,12 +440,9 @@ pub async fn pump(
         ByteSource::Stream(stream) => {
             let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
             let mut buffer: Vec<u8> = Vec::new();
+            let mut tick = None;
             loop {
-                if cancelled() {
-                    let _ = reader.cancel();
-                    return Err(SourceError::Cancelled { done });
-                }
-                let result = match read_or_cancel(&reader, cancelled).await {
+                let result = match read_or_cancel(&reader, cancelled, &mut tick).await {
                     Ok(Some(result)) => result,
                     Ok(None) => {
                         let _ = reader.cancel();
@@ -489,23 +486,32 @@ pub async fn pump(
 /// not keep a load from being cancelled.
 pub const CANCEL_POLL_MS: u32 = 100;
 
-/// The stream's next read, or `None` when `cancelled` turns true while it waits.
+/// The stream's next read, or `None` when `cancelled` is (or turns) true before it comes.
+/// `tick` is the pending poll timer, kept across reads so that a fast stream starts one
+/// timer per [`CANCEL_POLL_MS`], not one per chunk.
 async fn read_or_cancel(
     reader: &web_sys::ReadableStreamDefaultReader,
     cancelled: &dyn Fn() -> bool,
+    tick: &mut Option<js_sys::Promise>,
 ) -> Result<Option<JsValue>, JsValue> {
+    if cancelled() {
+        return Ok(None);
+    }
     let read = reader.read();
     loop {
         // A tick resolves with `undefined`, which no read gives (it gives `{done, value}`).
-        let tick = wasm_bindgen_futures::future_to_promise(async {
-            gloo_timers::future::TimeoutFuture::new(CANCEL_POLL_MS).await;
-            Ok(JsValue::UNDEFINED)
+        let pending = tick.get_or_insert_with(|| {
+            wasm_bindgen_futures::future_to_promise(async {
+                gloo_timers::future::TimeoutFuture::new(CANCEL_POLL_MS).await;
+                Ok(JsValue::UNDEFINED)
+            })
         });
         let first =
-            JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&read, &tick))).await?;
+            JsFuture::from(js_sys::Promise::race(&js_sys::Array::of2(&read, pending))).await?;
         if !first.is_undefined() {
             return Ok(Some(first));
         }
+        *tick = None;
         if cancelled() {
             return Ok(None);
         }

@@ -286,7 +286,7 @@ where
         schema: inferred.schema,
         diagnostics,
         created_at: now_timestamp(),
-        data_path: data_path(name),
+        data_path: oxbook_protocol::dataset_data_path(name),
     };
     let replaced = match store.replace_dataset(&info, &key).await {
         Ok(replaced) => replaced,
@@ -702,11 +702,6 @@ pub fn content_type(format: DatasetFormat) -> &'static str {
         DatasetFormat::Jsonl => "application/x-ndjson",
         DatasetFormat::Parquet => "application/vnd.apache.parquet",
     }
-}
-
-/// The path serving a dataset's bytes, relative to the server's origin.
-pub fn data_path(name: &str) -> String {
-    format!("/api/datasets/{name}/data")
 }
 
 /// Dataset names: the protocol's rule, shared with the page.

@@ -829,7 +829,7 @@ fn dataset_row(row: &sqlx::sqlite::SqliteRow) -> Result<(DatasetInfo, String), S
     let diagnostics: Vec<String> =
         serde_json::from_str(&diagnostics).map_err(|e| corrupt("diagnostics", &e))?;
     let info = DatasetInfo {
-        data_path: crate::datasets::data_path(&name),
+        data_path: oxbook_protocol::dataset_data_path(&name),
         format,
         size_bytes,
         sha256: row.try_get("sha256")?,

@@ -38,8 +38,7 @@ mod worker {
     use oxbook_kernel::load::{Format, LoadError, LoadOptions, Loaded, Loader};
     use oxbook_kernel::Session;
     use oxbook_protocol::{
-        dataset_of_url, CellError, DatasetRef, KernelEvent, KernelRequest, LoadRequest, Output,
-        CANCELLED,
+        CellError, DatasetRef, KernelEvent, KernelRequest, LoadRequest, Output, CANCELLED,
     };
     use wasm_bindgen::prelude::*;
     use wasm_bindgen::JsCast;
@@ -318,9 +317,7 @@ mod worker {
             .finish_unless(&cancelled)
             .map_err(|error| match error {
                 LoadError::Cancelled => Failure::Source(SourceError::Cancelled { done: bytes }),
-                // From the store, which converts what the kernel cannot read on upload.
-                error if dataset_of_url(&name).is_some() => Failure::Load(error.from_store()),
-                error => Failure::Load(error),
+                error => Failure::Load(error.for_url(&name)),
             })?;
         match hashing.finish().await {
             Ok(Some(sha256)) => {

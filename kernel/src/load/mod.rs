@@ -318,14 +318,20 @@ fn codec_hint(stored: bool) -> &'static str {
 }
 
 impl LoadError {
-    /// The error for a file read from the dataset store (see [`LoadError::Codec`]).
-    pub fn from_store(self) -> LoadError {
+    /// The error for bytes fetched from `url`: one of the dataset store's (which converts
+    /// on upload what the kernel cannot read) says the store failed (see
+    /// [`LoadError::Codec`]).
+    pub fn for_url(self, url: &str) -> LoadError {
         match self {
-            LoadError::Codec { column, codec, .. } => LoadError::Codec {
-                column,
-                codec,
-                stored: true,
-            },
+            LoadError::Codec { column, codec, .. }
+                if oxbook_protocol::dataset_of_url(url).is_some() =>
+            {
+                LoadError::Codec {
+                    column,
+                    codec,
+                    stored: true,
+                }
+            }
             other => other,
         }
     }
@@ -498,10 +504,15 @@ impl Loader {
         match &mut self.parser {
             Parser::Csv(p) => p.push(bytes, hasher),
             Parser::Json(p) => hash_while(hasher, bytes, || p.push(bytes)),
-            Parser::Parquet(p) => hash_while(hasher, bytes, || {
+            Parser::Parquet(p) => {
+                // Pushing only buffers the bytes (they are decoded at the end): no thread
+                // to overlap with.
+                if let Some(hasher) = hasher {
+                    hasher.update(bytes);
+                }
                 p.push(bytes);
                 Ok(())
-            }),
+            }
         }
     }
 

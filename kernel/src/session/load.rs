@@ -68,10 +68,7 @@ fn read(shared: &SharedState, url: &str, name: &str, format: Format, options: Ma
             };
             let result = Loader::new(format, options)
                 .and_then(|l| l.named(name).load_all(bytes))
-                .map_err(|e| match oxbook_protocol::dataset_of_url(url) {
-                    Some(_) => e.from_store(),
-                    None => e,
-                });
+                .map_err(|e| e.for_url(url));
             file.parsed.push((key, result.clone()));
             result
         }
