@@ -16,8 +16,13 @@ step() {
     local started=$SECONDS
     echo "==> test: $name"
     "$@"
-    echo "==> test: $name done in $((SECONDS - started)) s"
+    echo "==> test: $name done in $((SECONDS - started)) s ($(disk_free) free)"
 }
+
+# CI once stopped at "No space left on device" with no sign of how close it had been;
+# every step now says what it left.
+disk_free() { df -h . | awk 'NR == 2 {print $4}'; }
+echo "==> test: $(disk_free) free on the disk at the start; a run takes about 8 GB"
 
 step "cargo fmt --check" cargo fmt --all --check
 step "clippy (native)" cargo clippy --workspace --all-targets -- -D warnings
@@ -44,5 +49,4 @@ step "start S3-compatible test server (moto)" start_s3
 step "native tests (incl. end-to-end)" cargo test --workspace
 step "wasm32 tests in headless Chromium" cargo test "${WASM_CRATES[@]}" --target wasm32-unknown-unknown
 echo "==> test: all passed"
-df -h . | tail -1 | awk '{print "==> disk: " $3 " used, " $4 " free"}'
 
