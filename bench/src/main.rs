@@ -1,6 +1,7 @@
 //! `bench-load FILE [--chunk BYTES] [--repeat N]`: loads a CSV file through the kernel's
-//! push parser in chunks (4 MiB by default, as the browser's worker streams a file) of the
-//! file mapped into memory (as a native reader would: no copy of its bytes), and prints
+//! push parser from the file mapped into memory (as a native reader would: no copy of its
+//! bytes): whole by default, as the server's runs load a dataset (`Loader::load_all`), or
+//! in chunks of `--chunk` bytes, as the browser's worker streams a file (4 MiB), and prints
 //! the throughput, the peak resident memory (Linux's VmHWM) and what the frame takes, as
 //! one JSON line (for `bench/run-load-bench.sh`) after a readable summary.
 //!

@@ -22,7 +22,7 @@ fn status_bytes(field: &str) -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
-fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
+fn run(path: &str, chunk: Option<usize>, repeat: usize) -> Result<(), String> {
     let size = std::fs::metadata(path)
         .map_err(|e| format!("{path}: {e}"))?
         .len();
@@ -42,10 +42,16 @@ fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
         // Safety: the benchmark's file is not written while it is mapped.
         let mapped = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
             .map_err(|e| format!("{path}: {e}"))?;
-        for part in mapped.chunks(chunk.max(1)) {
-            loader.push(part).map_err(|e| e.to_string())?;
+        let loaded = match chunk {
+            // As the server's runs load a dataset: its bytes whole.
+            None => loader.load_all(&mapped),
+            // As the browser's worker streams a file.
+            Some(chunk) => mapped
+                .chunks(chunk.max(1))
+                .try_for_each(|part| loader.push(part))
+                .and_then(|()| loader.finish()),
         }
-        let loaded = loader.finish().map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?;
         best = best.min(start.elapsed().as_secs_f64());
         last = Some(loaded);
     }
@@ -83,12 +89,15 @@ fn run(path: &str, chunk: usize, repeat: usize) -> Result<(), String> {
 
 pub fn main() -> ExitCode {
     let mut path = None;
-    let mut chunk = 4 << 20;
+    let mut chunk = None;
     let mut repeat = 1;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let parsed = match arg.as_str() {
-            "--chunk" => args.next().and_then(|v| v.parse().ok()).map(|v| chunk = v),
+            "--chunk" => args
+                .next()
+                .and_then(|v| v.parse().ok())
+                .map(|v| chunk = Some(v)),
             "--repeat" => args.next().and_then(|v| v.parse().ok()).map(|v| repeat = v),
             _ if path.is_none() && !arg.starts_with("--") => {
                 path = Some(arg);

@@ -821,6 +821,47 @@ fn random_quoted_csv_round_trips() {
     }
 }
 
+/// A record longer than the window a batch is cut from (4 MiB): a larger window reads
+/// it, and the records after it, their values and lines, are as if it were short.
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+fn a_record_longer_than_a_window() {
+    let mut rng = Rng(5);
+    let line = format!("{}\n", "a, \"\"b\"\" ".repeat(100));
+    let long = line.repeat(5 * 1024 * 1024 / line.len() + 1);
+    let mut text = String::from("id,note\n");
+    for i in 0..3000 {
+        text.push_str(&format!("{i},short {i}\n"));
+    }
+    text.push_str(&format!("3000,\"{long}\"\n"));
+    for i in 3001..6000 {
+        text.push_str(&format!("{i},short {i}\n"));
+    }
+    text.push_str("late,short\n");
+    let loaded = load_every_way(
+        Format::Csv,
+        &LoadOptions::default(),
+        text.as_bytes(),
+        &mut rng,
+        2,
+    )
+    .unwrap();
+    assert_eq!(loaded.frame.row_count(), 6001);
+    let note = loaded.frame.column("note").unwrap();
+    let kept = note.data.display_at(3000).unwrap();
+    assert_eq!(kept, long.replace("\"\"", "\""));
+    assert_eq!(note.data.display_at(3001).unwrap(), "short 3001");
+    // Line 1 is the header; the long record's line breaks count.
+    let late_line = 1 + 6000 + long.matches('\n').count() + 1;
+    let diagnostics: Vec<String> = loaded.diagnostics.iter().map(|d| d.to_string()).collect();
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d.contains(&format!("'late' at line {late_line}"))),
+        "{diagnostics:?}"
+    );
+}
+
 /// A file of many batches (and, natively, large enough to be cut on one thread while
 /// another converts): quoted and plain records, CRLF, a column that turns `str` late and one
 /// that turns `float` late, a bad value near the end; whole and in random chunks alike.

@@ -22,10 +22,11 @@ const MAX_RECORD: usize = 64 << 20;
 /// Records read per batch before their values are converted column by column.
 const BATCH: usize = 2048;
 
-/// A field's text: `input[start..end]`, or `scratch[start..end]` (an unescaped quoted
+/// A field's text: `window[start..end]`, where the window is the part of the input its
+/// batch was cut from (see [`WINDOW`]), or `scratch[start..end]` (an unescaped quoted
 /// field) when `start` has [`IN_SCRATCH`] set. Four-byte positions halve the memory the
-/// batches of spans take (and the cache they fill); they suffice because what the parser
-/// reads at once stays below 2 GiB (see [`MAX_INPUT`]).
+/// batches of spans take (and the cache they fill); they suffice because a window stays
+/// below 2 GiB.
 #[derive(Debug, Clone, Copy)]
 struct Span {
     start: u32,
@@ -34,14 +35,12 @@ struct Span {
 
 const IN_SCRATCH: u32 = 1 << 31;
 
-/// The most bytes of a chunk parsed at once: a larger chunk (a whole file, from
-/// [`super::Loader::load_all`]) is pushed in pieces of this size, as the browser's worker
-/// streams a file. Natively, the pipeline rebalances its two threads after each piece
-/// (see [`parse_batches`]), and a piece's records stay in the cache between cutting and
-/// converting them. What one call of [`CsvParser::parse`] reads is at most a piece, or a
-/// record cut off by a piece's end (below [`MAX_RECORD`]) and as many bytes again to
-/// finish it, so positions stay below [`IN_SCRATCH`].
-const MAX_INPUT: usize = 4 << 20;
+/// The bytes a batch is cut from, at most, counted from its first record: its window.
+/// Spans count from the window's start, so they stay below [`IN_SCRATCH`] however large
+/// the input (a whole file, from [`super::Loader::load_all`]). A batch ends early at its
+/// window's end; only a record longer than a window (up to [`MAX_RECORD`]) takes a larger
+/// one.
+const WINDOW: usize = 4 << 20;
 
 impl Span {
     #[inline(always)]
@@ -89,11 +88,40 @@ pub(crate) struct CsvParser {
     first_row: Option<(Vec<Vec<u8>>, u64)>,
     /// Reused between batches.
     batch: Batch,
-    /// The file's size, when known: once some records are in, the columns make room for
-    /// all of them at once rather than growing (and copying) as they go.
+    room: Room,
+}
+
+/// Room for the rows to come: once the file's size is known and some records are in, the
+/// columns make room for all of them at once rather than growing (and copying) as they go.
+#[derive(Default)]
+struct Room {
+    /// The file's size, until room is made.
     size_hint: Option<u64>,
-    /// Bytes of the records read so far.
+    /// Bytes of the records read before the current input.
     parsed: u64,
+}
+
+impl Room {
+    /// Makes room, if it is time, when `read` bytes of the current input are in `columns`.
+    fn make(&mut self, columns: &mut [ColumnBuilder], read: usize) {
+        let Some(total) = self.size_hint else {
+            return;
+        };
+        let parsed = self.parsed + read as u64;
+        let rows = columns.first().map_or(0, ColumnBuilder::len);
+        if rows < BATCH || parsed == 0 {
+            return;
+        }
+        self.size_hint = None;
+        // The rows still to come at the rate so far, and a little more: what is left
+        // over is given back when the columns are finished.
+        let per_row = parsed as f64 / rows as f64;
+        let remaining = total.saturating_sub(parsed) as f64 / per_row;
+        let extra = (remaining * 1.02) as usize + BATCH;
+        for column in columns {
+            column.reserve(extra);
+        }
+    }
 }
 
 /// What cuts records: the delimiter, and where the next record starts.
@@ -107,6 +135,12 @@ struct Cutter {
     /// [`parse_batches`]): `None` until the first such input.
     #[cfg(not(target_arch = "wasm32"))]
     split: Option<usize>,
+    /// The input read between the pipeline's first settles (see [`parse_batches`]).
+    #[cfg(not(target_arch = "wasm32"))]
+    settle_every: usize,
+    /// How many times the pipeline settled, for the tests.
+    #[cfg(all(test, not(target_arch = "wasm32")))]
+    settles: usize,
 }
 
 /// Padding around fields: spaces and tabs, unless the delimiter is one of them.
@@ -425,6 +459,10 @@ impl CsvParser {
                 line: 1,
                 #[cfg(not(target_arch = "wasm32"))]
                 split: None,
+                #[cfg(not(target_arch = "wasm32"))]
+                settle_every: SETTLE_FIRST,
+                #[cfg(all(test, not(target_arch = "wasm32")))]
+                settles: 0,
             },
             header: options.header,
             nulls: options.nulls(),
@@ -433,8 +471,7 @@ impl CsvParser {
             columns: None,
             first_row: None,
             batch: Batch::default(),
-            size_hint: None,
-            parsed: 0,
+            room: Room::default(),
         }
     }
 
@@ -442,21 +479,23 @@ impl CsvParser {
     pub(crate) fn push(
         &mut self,
         chunk: &[u8],
-        mut hasher: Option<&mut sha2::Sha256>,
+        hasher: Option<&mut sha2::Sha256>,
     ) -> Result<(), LoadError> {
-        chunk.chunks(MAX_INPUT).try_for_each(|piece| {
-            let mut hash = hasher.as_deref_mut().map(|h| ChunkHash::new(h, piece));
-            let result = self.push_piece(piece, hash.as_mut());
-            // What the pipeline did not hash: all of a small piece, the end of a large one.
-            if let Some(hash) = &mut hash {
-                hash.rest();
-            }
-            result
-        })
+        let mut hash = hasher.map(|h| ChunkHash::new(h, chunk));
+        let result = self.push_hashing(chunk, hash.as_mut());
+        // What the pipeline did not hash: all of a small chunk, the end of a large one.
+        if let Some(hash) = &mut hash {
+            hash.rest();
+        }
+        result
     }
 
-    /// Parses a piece of a chunk; `hash`, if any, may hash (part of) it on the way.
-    fn push_piece(&mut self, chunk: &[u8], hash: Option<&mut ChunkHash>) -> Result<(), LoadError> {
+    /// Parses a chunk; `hash`, if any, may hash (part of) it on the way.
+    fn push_hashing(
+        &mut self,
+        chunk: &[u8],
+        hash: Option<&mut ChunkHash>,
+    ) -> Result<(), LoadError> {
         let mut rest = chunk;
         // Complete the pending record from the chunk's start, taking geometrically more
         // bytes each try so that a long record is scanned a bounded number of times.
@@ -473,13 +512,7 @@ impl CsvParser {
             let consumed = consumed?;
             if consumed == 0 {
                 if self.pending.len() > MAX_RECORD {
-                    return Err(LoadError::Malformed {
-                        line: self.cutter.line,
-                        message: format!(
-                            "a record runs past {} MiB; is a quote left open?",
-                            MAX_RECORD >> 20
-                        ),
-                    });
+                    return Err(record_too_long(self.cutter.line));
                 }
                 rest = &rest[take..];
                 continue;
@@ -510,9 +543,11 @@ impl CsvParser {
             let mut record = Vec::new();
             let mut scratch = Vec::new();
             let cutter = &self.cutter;
+            // Spans count from the record's start (see [`Span`]).
+            let rest = &input[pos..];
             let step = tokenize(
-                input,
-                pos,
+                rest,
+                0,
                 eof,
                 cutter.delimiter,
                 &cutter.stops,
@@ -531,12 +566,12 @@ impl CsvParser {
             if !blank {
                 let texts = record
                     .iter()
-                    .map(|&span| text(input, &scratch, span).to_vec())
+                    .map(|&span| text(rest, &scratch, span).to_vec())
                     .collect();
                 self.first_record(texts, self.cutter.line)?;
             }
             self.cutter.line += 1 + newlines;
-            pos = next;
+            pos += next;
         }
         let Some(columns) = self.columns.as_mut() else {
             return Ok(pos);
@@ -547,6 +582,7 @@ impl CsvParser {
             &mut self.cutter,
             columns,
             &self.nulls,
+            &mut self.room,
             input,
             eof,
             &mut pos,
@@ -554,34 +590,15 @@ impl CsvParser {
             hash,
         );
         self.batch = batch;
-        self.parsed += pos as u64;
-        self.reserve_for_hint();
+        self.room.parsed += pos as u64;
+        self.room.make(columns, 0);
         result.map(|()| pos)
     }
 
     pub(crate) fn size_hint(&mut self, total: u64) {
-        self.size_hint = Some(total);
-        self.reserve_for_hint();
-    }
-
-    fn reserve_for_hint(&mut self) {
-        let Some(columns) = self.columns.as_mut() else {
-            return;
-        };
-        let rows = columns.first().map_or(0, ColumnBuilder::len);
-        if rows < BATCH || self.parsed == 0 {
-            return;
-        }
-        let Some(total) = self.size_hint.take() else {
-            return;
-        };
-        // The rows still to come at the rate so far, and a little more: what is left
-        // over is given back when the columns are finished.
-        let per_row = self.parsed as f64 / rows as f64;
-        let remaining = total.saturating_sub(self.parsed) as f64 / per_row;
-        let extra = (remaining * 1.02) as usize + BATCH;
-        for column in columns {
-            column.reserve(extra);
+        self.room.size_hint = Some(total);
+        if let Some(columns) = self.columns.as_mut() {
+            self.room.make(columns, 0);
         }
     }
 
@@ -755,15 +772,18 @@ fn looks_like_header(columns: &[ColumnBuilder], first: &[Vec<u8>], nulls: &Nulls
 
 /// Batches of records: their fields are cut first, then each column converts its fields
 /// of the batch in one go (one type check per column and batch, not per value).
+#[allow(clippy::too_many_arguments)]
 fn parse_batches_serial(
     cutter: &mut Cutter,
     columns: &mut [ColumnBuilder],
     nulls: &Nulls,
+    room: &mut Room,
     input: &[u8],
     eof: bool,
     pos: &mut usize,
     batch: &mut Batch,
 ) -> Result<(), LoadError> {
+    let from = *pos;
     loop {
         let (more, error) = cutter.fill(input, eof, pos, batch);
         convert(columns, input, batch, nulls)?;
@@ -775,6 +795,9 @@ fn parse_batches_serial(
         if !more {
             return Ok(());
         }
+        if *pos - from >= WINDOW {
+            room.make(columns, *pos - from);
+        }
     }
 }
 
@@ -785,13 +808,32 @@ fn parse_batches(
     cutter: &mut Cutter,
     columns: &mut [ColumnBuilder],
     nulls: &Nulls,
+    room: &mut Room,
     input: &[u8],
     eof: bool,
     pos: &mut usize,
     batch: &mut Batch,
     _hash: Option<&mut ChunkHash>,
 ) -> Result<(), LoadError> {
-    parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch)
+    parse_batches_serial(cutter, columns, nulls, room, input, eof, pos, batch)
+}
+
+/// The input read before the pipeline's first settle (see [`parse_batches`]).
+#[cfg(not(target_arch = "wasm32"))]
+const SETTLE_FIRST: usize = 4 << 20;
+/// The most input read between settles, once the split holds.
+#[cfg(not(target_arch = "wasm32"))]
+const SETTLE_MAX: usize = 64 << 20;
+
+/// What the cutting thread sends the converting one.
+#[cfg(not(target_arch = "wasm32"))]
+enum ToConverter {
+    /// A batch, its sequence number, and where the input read ends after it.
+    Batch(usize, Batch, usize),
+    /// Give back your columns and the work since the last settle.
+    Settle,
+    /// Your columns from now on.
+    Columns(Vec<ColumnBuilder>),
 }
 
 /// Natively, large inputs are cut on this thread while another converts the batches
@@ -802,12 +844,16 @@ fn parse_batches(
 /// cutting).
 ///
 /// Where the columns are split starts from an estimate of their costs ([`split_point`])
-/// and then follows the time each thread worked: after each input, columns move to the
-/// thread that worked less, as many as narrow the gap at the cost converting measured
-/// ([`rebalance`]). (Waits are no guide: on a busy machine a thread mostly waits for the
-/// other to be scheduled.) The costs of cutting and converting depend on the file (and on
-/// whether its bytes are in the cache), so no fixed split balances every file. Which
-/// thread converts a column changes only the time, never the result.
+/// and then follows the time each thread worked: the pipeline settles (the converting
+/// thread catches up and hands its columns back) after the first 4 MiB read, and columns
+/// move to the thread that worked less, as many as narrow the gap at the cost converting
+/// measured ([`rebalance`]). Each settle that leaves the split where it was doubles the
+/// input read before the next, up to 64 MiB, as a settle costs the time the pipeline
+/// takes to drain and fill. (Waits are no guide: on a busy
+/// machine a thread mostly waits for the other to be scheduled.) The costs of cutting and
+/// converting depend on the file (and on whether its bytes are in the cache), so no fixed
+/// split balances every file. Which thread converts a column changes only the time, never
+/// the result.
 ///
 /// The converting thread also hashes the chunk (`hash`), in step: before each batch, the
 /// part of the chunk in proportion to the input read so far, and a little more
@@ -817,8 +863,9 @@ fn parse_batches(
 #[allow(clippy::too_many_arguments)]
 fn parse_batches(
     cutter: &mut Cutter,
-    columns: &mut [ColumnBuilder],
+    columns: &mut Vec<ColumnBuilder>,
     nulls: &Nulls,
+    room: &mut Room,
     input: &[u8],
     eof: bool,
     pos: &mut usize,
@@ -840,24 +887,26 @@ fn parse_batches(
     /// Where a bad field is: batch, row, column, line.
     type Bad = (usize, usize, usize, u64);
     if input.len() - *pos < PIPELINE_MIN {
-        return parse_batches_serial(cutter, columns, nulls, input, eof, pos, batch);
+        return parse_batches_serial(cutter, columns, nulls, room, input, eof, pos, batch);
     }
-    let split = cutter
+    let mut split = cutter
         .split
         .unwrap_or_else(|| split_point(columns, hash.is_some()))
         .min(columns.len());
-    let (theirs, ours) = columns.split_at_mut(split);
-    let (bad, cut_error, our_work, their_work) = std::thread::scope(|scope| {
-        // Each batch goes with its sequence number and where the input read ends after it.
-        let (full, to_convert) = mpsc::sync_channel::<(usize, Batch, usize)>(IN_FLIGHT);
+    let mut ours = columns.split_off(split);
+    let theirs = std::mem::take(columns);
+    let from = *pos;
+    let (theirs, bad, cut_error, our_work, their_work) = std::thread::scope(|scope| {
+        let (to_converter, inbox) = mpsc::sync_channel::<ToConverter>(IN_FLIGHT);
         let (give_back, empty) = mpsc::channel::<Batch>();
+        let (hand_back, settled) = mpsc::channel::<(Vec<ColumnBuilder>, Work)>();
         for _ in 0..IN_FLIGHT {
             let mut spare = Batch::default();
             spare.reset(batch.width);
             let _ = give_back.send(spare);
         }
-        let from = *pos;
-        let converter = scope.spawn(move || -> (Option<Bad>, Work) {
+        let converter = scope.spawn(move || -> (Vec<ColumnBuilder>, Option<Bad>, Work) {
+            let mut theirs = theirs;
             let mut work = Work::default();
             let mut hash_ahead_of = |read: usize| {
                 if let Some(hash) = hash.as_deref_mut() {
@@ -867,37 +916,81 @@ fn parse_batches(
             let start = Instant::now();
             hash_ahead_of(from);
             work.total += start.elapsed();
-            for (seq, batch, read) in to_convert {
-                let start = Instant::now();
-                hash_ahead_of(read);
-                let converting = Instant::now();
-                let bad = convert_part(theirs, 0, input, &batch, nulls)
-                    .map(|(row, c)| (seq, row, c, batch.lines[row]));
-                work.add(start, converting);
-                let _ = give_back.send(batch);
-                if bad.is_some() {
-                    return (bad, work);
+            for message in inbox {
+                match message {
+                    ToConverter::Batch(seq, batch, read) => {
+                        let start = Instant::now();
+                        hash_ahead_of(read);
+                        let converting = Instant::now();
+                        let bad = convert_part(&mut theirs, 0, input, &batch, nulls)
+                            .map(|(row, c)| (seq, row, c, batch.lines[row]));
+                        work.add(start, converting);
+                        let _ = give_back.send(batch);
+                        if bad.is_some() {
+                            return (theirs, bad, work);
+                        }
+                    }
+                    ToConverter::Settle => {
+                        let _ = hand_back.send((std::mem::take(&mut theirs), work));
+                        work = Work::default();
+                    }
+                    ToConverter::Columns(columns) => theirs = columns,
                 }
             }
-            (None, work)
+            (theirs, None, work)
         });
         let mut cut_error = None;
         let mut our_bad: Option<Bad> = None;
         let mut work = Work::default();
         let mut next = std::mem::take(batch);
+        let mut settle_at = from + cutter.settle_every;
         for seq in 0.. {
             let start = Instant::now();
             let (more, error) = cutter.fill(input, eof, pos, &mut next);
             let converting = Instant::now();
-            our_bad = convert_part(ours, split, input, &next, nulls)
+            our_bad = convert_part(&mut ours, split, input, &next, nulls)
                 .map(|(row, c)| (seq, row, c, next.lines[row]));
             work.add(start, converting);
-            if full.send((seq, next, *pos)).is_err() {
+            if to_converter
+                .send(ToConverter::Batch(seq, next, *pos))
+                .is_err()
+            {
                 break;
             }
             if our_bad.is_some() || error.is_some() || !more {
                 cut_error = error;
                 break;
+            }
+            if *pos >= settle_at && input.len() - *pos >= PIPELINE_MIN {
+                if to_converter.send(ToConverter::Settle).is_err() {
+                    break;
+                }
+                // The converter is alive until its inbox closes: it hands back.
+                let Ok((mut all, their_work)) = settled.recv() else {
+                    break;
+                };
+                all.append(&mut ours);
+                room.make(&mut all, *pos - from);
+                let moved = rebalance(&all, split, work, their_work);
+                if moved == split {
+                    cutter.settle_every = (cutter.settle_every * 2).min(SETTLE_MAX);
+                }
+                #[cfg(test)]
+                {
+                    cutter.settles += 1;
+                }
+                split = moved;
+                ours = all.split_off(split);
+                if let Err(mpsc::SendError(ToConverter::Columns(all))) =
+                    to_converter.send(ToConverter::Columns(all))
+                {
+                    // Unreachable (see above), but the columns must not be lost.
+                    ours.splice(0..0, all);
+                    split = 0;
+                    break;
+                }
+                work = Work::default();
+                settle_at = *pos + cutter.settle_every;
             }
             match empty.recv() {
                 Ok(spare) => next = spare,
@@ -905,8 +998,8 @@ fn parse_batches(
                 Err(_) => break,
             }
         }
-        drop(full);
-        let (their_bad, their_work) = converter
+        drop(to_converter);
+        let (theirs, their_bad, their_work) = converter
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         if let Ok(spare) = empty.try_recv() {
@@ -916,8 +1009,10 @@ fn parse_batches(
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
-        (bad, cut_error, work, their_work)
+        (theirs, bad, cut_error, work, their_work)
     });
+    *columns = theirs;
+    columns.append(&mut ours);
     cutter.split = Some(rebalance(columns, split, our_work, their_work));
     if let Some((_, _, c, line)) = bad {
         return Err(utf8_error(line, c, &columns[c]));
@@ -998,10 +1093,44 @@ fn rebalance(columns: &[ColumnBuilder], split: usize, ours: Work, theirs: Work) 
 }
 
 impl Cutter {
-    /// Cuts the next batch of records: plain ones on the fast path, the others (quotes,
-    /// padding, the input's end) one at a time. Gives whether more records may follow in
-    /// `input`, and the error that stopped it, if any.
+    /// Cuts the next batch of records from `input` at `pos`, from a window of it (see
+    /// [`WINDOW`]). Gives whether more records may follow in `input`, and the error that
+    /// stopped it, if any.
     fn fill(
+        &mut self,
+        input: &[u8],
+        eof: bool,
+        pos: &mut usize,
+        batch: &mut Batch,
+    ) -> (bool, Option<LoadError>) {
+        let mut size = WINDOW;
+        loop {
+            let base = *pos;
+            let end = input.len().min(base.saturating_add(size));
+            let last = end == input.len();
+            let mut read = 0;
+            let (more, error) = self.fill_window(&input[base..end], eof && last, &mut read, batch);
+            *pos = base + read;
+            batch.base = base;
+            if more || error.is_some() || last {
+                return (more, error);
+            }
+            if read > 0 {
+                // The window ended first; the next batch goes on from here.
+                return (true, None);
+            }
+            // One record is longer than the window.
+            if size > MAX_RECORD {
+                return (false, Some(record_too_long(self.line)));
+            }
+            size *= 2;
+        }
+    }
+
+    /// Cuts the next batch of records from `input` (a window): plain ones on the fast
+    /// path, the others (quotes, padding, the input's end) one at a time. Gives whether
+    /// more records may follow in `input`, and the error that stopped it, if any.
+    fn fill_window(
         &mut self,
         input: &[u8],
         eof: bool,
@@ -1062,6 +1191,16 @@ impl Cutter {
     }
 }
 
+fn record_too_long(line: u64) -> LoadError {
+    LoadError::Malformed {
+        line,
+        message: format!(
+            "a record runs past {} MiB; is a quote left open?",
+            MAX_RECORD >> 20
+        ),
+    }
+}
+
 /// Converts a batch: each column takes its field of every record.
 fn convert(
     columns: &mut [ColumnBuilder],
@@ -1096,11 +1235,12 @@ fn convert_part(
     if lines.is_empty() {
         return None;
     }
+    let window = &input[batch.base..];
     let mut bad: Option<(usize, usize)> = None;
     for (i, column) in columns.iter_mut().enumerate() {
         let c = first + i;
         let spans = &batch.spans[c * BATCH..c * BATCH + lines.len()];
-        let field = |r: usize| text(input, &batch.scratch, spans[r]);
+        let field = |r: usize| text(window, &batch.scratch, spans[r]);
         if let Err(row) = column.push_texts(field, nulls, lines) {
             if bad.is_none_or(|b| (row, c) < b) {
                 bad = Some((row, c));
@@ -1114,6 +1254,8 @@ fn convert_part(
 #[derive(Default)]
 struct Batch {
     width: usize,
+    /// Where in the input the window the records were cut from starts.
+    base: usize,
     /// Column by column: field `f` of record `r` is at `spans[f * BATCH + r]`.
     spans: Vec<Span>,
     /// Unescaped quoted fields.
@@ -1283,6 +1425,17 @@ mod tests {
             let (loaded, splits) = load(300_000, start);
             assert!(splits.len() >= 3, "{splits:?}");
             assert_eq!(loaded, serial, "starting from {start:?}, then {splits:?}");
+        }
+        // The whole text in one push: the split moves as the pipeline settles on the way.
+        for start in [Some(0), Some(7)] {
+            let mut parser = CsvParser::new(b',', &LoadOptions::default());
+            let (header, rest) = text.as_bytes().split_at(text.find('\n').unwrap() + 1);
+            parser.push(header, None).unwrap();
+            parser.cutter.split = start;
+            parser.cutter.settle_every = 64 << 10;
+            parser.push(rest, None).unwrap();
+            assert!(parser.cutter.settles >= 2, "{}", parser.cutter.settles);
+            assert_eq!(parser.finish().unwrap(), serial, "starting from {start:?}");
         }
     }
 

@@ -532,6 +532,7 @@ impl Loader {
 
     /// Loads a whole file held in memory: one push, then [`Loader::finish`].
     pub fn load_all(mut self, bytes: &[u8]) -> Result<Loaded, LoadError> {
+        self.size_hint(bytes.len() as u64);
         self.push(bytes)?;
         self.finish()
     }
