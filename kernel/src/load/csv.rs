@@ -820,7 +820,7 @@ fn parse_batches(
 
 /// The input read before the pipeline's first settle (see [`parse_batches`]).
 #[cfg(not(target_arch = "wasm32"))]
-const SETTLE_FIRST: usize = 4 << 20;
+const SETTLE_FIRST: usize = 1 << 20;
 /// The most input read between settles, once the split holds.
 #[cfg(not(target_arch = "wasm32"))]
 const SETTLE_MAX: usize = 64 << 20;
@@ -845,15 +845,15 @@ enum ToConverter {
 ///
 /// Where the columns are split starts from an estimate of their costs ([`split_point`])
 /// and then follows the time each thread worked: the pipeline settles (the converting
-/// thread catches up and hands its columns back) after the first 4 MiB read, and columns
-/// move to the thread that worked less, as many as narrow the gap at the cost converting
-/// measured ([`rebalance`]). Each settle that leaves the split where it was doubles the
-/// input read before the next, up to 64 MiB, as a settle costs the time the pipeline
-/// takes to drain and fill. (Waits are no guide: on a busy
-/// machine a thread mostly waits for the other to be scheduled.) The costs of cutting and
-/// converting depend on the file (and on whether its bytes are in the cache), so no fixed
-/// split balances every file. Which thread converts a column changes only the time, never
-/// the result.
+/// thread catches up and hands its columns back) after the first 1 MiB read, which is also
+/// when the columns make room for the rows to come ([`Room`]), and columns move to the
+/// thread that worked less, as many as narrow the gap at the cost converting measured
+/// ([`rebalance`]). Each settle that leaves the split where it was doubles the input read
+/// before the next, up to 64 MiB, as a settle costs the time the pipeline takes to drain
+/// and fill. (Waits are no guide: on a busy machine a thread mostly waits for the other
+/// to be scheduled.) The costs of cutting and converting depend on the file (and on
+/// whether its bytes are in the cache), so no fixed split balances every file. Which
+/// thread converts a column changes only the time, never the result.
 ///
 /// The converting thread also hashes the chunk (`hash`), in step: before each batch, the
 /// part of the chunk in proportion to the input read so far, and a little more
