@@ -862,6 +862,26 @@ fn a_record_longer_than_a_window() {
     );
 }
 
+/// A quote left open in a large file: the record it starts runs past 64 MiB, and the load
+/// says so with its line, pushed whole or in chunks alike (rather than reading on to the
+/// end of the file as one field).
+#[test]
+fn a_quote_left_open_stops_at_64_mib() {
+    let mut text = String::from("id,note\n1,fine\n2,\"open\n");
+    let row = "3,a row that the open quote swallows\n";
+    text.push_str(&row.repeat((80 << 20) / row.len()));
+    let whole = load_chunked(Format::Csv, &LoadOptions::default(), text.as_bytes(), &[]);
+    let cuts: Vec<usize> = (1..text.len() / (3 << 20)).map(|i| i * (3 << 20)).collect();
+    let chunked = load_chunked(Format::Csv, &LoadOptions::default(), text.as_bytes(), &cuts);
+    for result in [whole, chunked] {
+        let error = result.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            "line 3: a record runs past 64 MiB; is a quote left open?"
+        );
+    }
+}
+
 /// A file of many batches (and, natively, large enough to be cut on one thread while
 /// another converts): quoted and plain records, CRLF, a column that turns `str` late and one
 /// that turns `float` late, a bad value near the end; whole and in random chunks alike.

@@ -135,7 +135,7 @@ struct Cutter {
     /// [`parse_batches`]): `None` until the first such input.
     #[cfg(not(target_arch = "wasm32"))]
     split: Option<usize>,
-    /// The input read between the pipeline's first settles (see [`parse_batches`]).
+    /// The input the pipeline reads before it next settles (see [`parse_batches`]).
     #[cfg(not(target_arch = "wasm32"))]
     settle_every: usize,
     /// How many times the pipeline settled, for the tests.
@@ -1119,8 +1119,9 @@ impl Cutter {
                 // The window ended first; the next batch goes on from here.
                 return (true, None);
             }
-            // One record is longer than the window.
-            if size > MAX_RECORD {
+            // One record is longer than the window. (Longer than `MAX_RECORD`, it is an
+            // error here as when it builds up in `pending` from chunks.)
+            if size >= MAX_RECORD {
                 return (false, Some(record_too_long(self.line)));
             }
             size *= 2;
