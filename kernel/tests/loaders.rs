@@ -838,14 +838,8 @@ fn a_record_longer_than_a_window() {
         text.push_str(&format!("{i},short {i}\n"));
     }
     text.push_str("late,short\n");
-    let loaded = load_every_way(
-        Format::Csv,
-        &LoadOptions::default(),
-        text.as_bytes(),
-        &mut rng,
-        2,
-    )
-    .unwrap();
+    let options = LoadOptions::default();
+    let loaded = load_every_way(Format::Csv, &options, text.as_bytes(), &mut rng, 2).unwrap();
     assert_eq!(loaded.frame.row_count(), 6001);
     let note = loaded.frame.column("note").unwrap();
     let kept = note.data.display_at(3000).unwrap();
