@@ -508,7 +508,7 @@ impl Loader {
                 // Pushing only buffers the bytes (they are decoded at the end): no thread
                 // to overlap with.
                 if let Some(hasher) = hasher {
-                    hasher.update(bytes);
+                    hash(hasher, bytes);
                 }
                 p.push(bytes);
                 Ok(())
@@ -592,12 +592,35 @@ fn hash_while(
     #[cfg(not(target_arch = "wasm32"))]
     if chunk.len() >= HASH_ON_A_THREAD_FROM {
         return std::thread::scope(|scope| {
-            scope.spawn(|| hasher.update(chunk));
+            scope.spawn(|| hash(hasher, chunk));
             parse()
         });
     }
-    hasher.update(chunk);
+    hash(hasher, chunk);
     parse()
+}
+
+/// Hashes `bytes` a kilobyte at a time, reading a byte of each cache line of the next
+/// kilobyte before hashing one. SHA-256 reads its input in order, yet the hardware's
+/// prefetching alone left it waiting on memory: it hashed the benchmark's file at
+/// 1.0–1.1 GB/s from memory against 1.86 GB/s from the cache; with these reads, which
+/// the processor runs alongside the hashing, 1.3–1.57 GB/s, and the CSV pipeline (whose
+/// converting thread hashes) loads it 4–5% faster. (A prefetch instruction did a little
+/// better alone, 1.5–1.66 GB/s, but needs `unsafe`.)
+fn hash(hasher: &mut Sha256, bytes: &[u8]) {
+    const STEP: usize = 1024;
+    const LINE: usize = 64;
+    for (i, part) in bytes.chunks(STEP).enumerate() {
+        if let Some(next) = bytes.get((i + 1) * STEP..) {
+            let touched = next
+                .iter()
+                .take(STEP)
+                .step_by(LINE)
+                .fold(0u8, |acc, &b| acc ^ b);
+            std::hint::black_box(touched);
+        }
+        hasher.update(part);
+    }
 }
 
 /// A chunk's bytes being hashed in parts, in order, as a parser goes through it: the CSV
@@ -627,7 +650,7 @@ impl<'a> ChunkHash<'a> {
             _ => (len as u128 * done.min(total) as u128 / total as u128) as usize,
         };
         if end > self.hashed {
-            self.hasher.update(&self.bytes[self.hashed..end]);
+            hash(self.hasher, &self.bytes[self.hashed..end]);
             self.hashed = end;
         }
     }
