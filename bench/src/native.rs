@@ -38,18 +38,20 @@ fn run(path: &str, chunk: Option<usize>, repeat: usize) -> Result<(), String> {
         let mut loader = Loader::new(Format::Csv, LoadOptions::default())
             .map_err(|e| e.to_string())?
             .named(path);
-        loader.size_hint(size);
         // Safety: the benchmark's file is not written while it is mapped.
         let mapped = unsafe { memmap2::MmapOptions::new().populate().map(&file) }
             .map_err(|e| format!("{path}: {e}"))?;
         let loaded = match chunk {
             // As the server's runs load a dataset: its bytes whole.
             None => loader.load_all(&mapped),
-            // As the browser's worker streams a file.
-            Some(chunk) => mapped
-                .chunks(chunk.max(1))
-                .try_for_each(|part| loader.push(part))
-                .and_then(|()| loader.finish()),
+            // As the browser's worker streams a file, whose size it knows.
+            Some(chunk) => {
+                loader.size_hint(size);
+                mapped
+                    .chunks(chunk.max(1))
+                    .try_for_each(|part| loader.push(part))
+                    .and_then(|()| loader.finish())
+            }
         }
         .map_err(|e| e.to_string())?;
         best = best.min(start.elapsed().as_secs_f64());
